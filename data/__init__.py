@@ -1,0 +1,1 @@
+"""Sample data: a deterministic synthetic Dammam-metropolitan city and its loader."""

@@ -1,0 +1,57 @@
+"""create_app(settings): one ASGI application serving the OGC API, imagery, the map and health."""
+import contextlib
+import logging
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.routing import Mount, Route
+
+from geoserver import errors, ogc
+from geoserver.health import healthz
+from geoserver.ogc_params import ItemParameters
+from geoserver.settings import Settings
+from layers import pool
+from webmap.page import index
+
+LOGGER = logging.getLogger(__name__)
+
+
+def _configure_pools(settings: Settings) -> None:
+    """Pool sizes and timeouts for every provider of this process."""
+    db = settings.database
+    pool.configure(min_size=db.pool_min, max_size=db.pool_max, timeout=db.pool_timeout_s,
+                   statement_timeout_ms=db.statement_timeout_ms)
+
+
+def _lifespan(settings: Settings):
+    """Open the database pool at start (without waiting for the database), close it at stop."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        pool.get(settings.database.dsn)
+        yield
+        pool.close_all()
+
+    return lifespan
+
+
+async def _http_error(request: Request, exc: HTTPException):
+    """Starlette's own 404/405 as OGC-style JSON."""
+    return errors.error_response(exc.status_code, "NotFound" if exc.status_code == 404
+                                 else "InvalidRequest", exc.detail)
+
+
+def create_app(settings: Settings) -> Starlette:
+    """Assemble the server from its parts; nothing is built before this is called."""
+    _configure_pools(settings)
+    routes = [
+        Route("/", index),
+        Route("/healthz", healthz),
+        Mount("/ogc", app=ItemParameters(ogc.build(settings))),
+    ]
+    app = Starlette(routes=routes, lifespan=_lifespan(settings))
+    app.state.settings = settings
+    errors.install(app)
+    app.add_exception_handler(HTTPException, _http_error)
+    return app

@@ -1,0 +1,105 @@
+"""The OGC API part of the server: pygeoapi configured from pygeoapi-config.yml.
+
+pygeoapi builds its application when its module is imported, from the files named by the
+PYGEOAPI_CONFIG and PYGEOAPI_OPENAPI environment variables; this module prepares both files
+(resolved configuration with extents read from the database, generated OpenAPI document) in the
+state directory and only then imports it.
+"""
+import hashlib
+import importlib
+import logging
+import os
+import sys
+from pathlib import Path
+
+import psycopg
+import yaml
+from psycopg import sql
+
+from geoserver.settings import Settings
+from layers.catalogue import layer_for_table
+
+LOGGER = logging.getLogger(__name__)
+CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+
+
+def _environment(settings: Settings) -> dict[str, str]:
+    """The variables pygeoapi-config.yml refers to."""
+    return {
+        "DATABASE_URL": settings.database.dsn,
+        "AMANAT_PUBLIC_URL": settings.server.base_url,
+        "AMANAT_OGC_URL": f"{settings.server.base_url}/ogc",
+    }
+
+
+def load_config(settings: Settings) -> dict:
+    """pygeoapi-config.yml with its ${VAR} references resolved."""
+    from pygeoapi.util import yaml_load
+
+    os.environ.update(_environment(settings))
+    with settings.pygeoapi_config.open(encoding="utf-8") as fh:
+        return yaml_load(fh)
+
+
+def _extent(conn, table: str) -> tuple[list[float] | None, list[str | None]]:
+    """Bounding box (CRS84) and time range of one table."""
+    layer = layer_for_table(table)
+    time = sql.SQL("min(t.{0}), max(t.{0})").format(
+        sql.Identifier(layer.time_field)) if layer.time_field else sql.SQL("NULL, NULL")
+    row = conn.execute(sql.SQL(
+        "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e), t0, t1 FROM "
+        "(SELECT ST_Extent(t.{geom}) e, {time} FROM {table} t) x (e, t0, t1)"
+    ).format(time=time, geom=sql.Identifier(layer.geometry_column),
+             table=sql.Identifier(layer.table))).fetchone()
+    if row is None or row[0] is None:
+        return None, [None, None]
+    times = [value.isoformat() if value is not None else None for value in row[4:]]
+    return [round(v, 6) for v in row[:4]], times
+
+
+def refresh_extents(config: dict, dsn: str) -> None:
+    """Replace each collection's extents by what the database holds (left alone if it is down)."""
+    try:
+        with psycopg.connect(dsn, connect_timeout=3) as conn:
+            for resource in config["resources"].values():
+                provider = resource["providers"][0]
+                bbox, (begin, end) = _extent(conn, provider["data"]["table"])
+                extents = resource.setdefault("extents", {})
+                if bbox:
+                    extents["spatial"] = {"bbox": bbox, "crs": CRS84}
+                if "temporal" in extents and begin:
+                    extents["temporal"] = {"begin": begin, "end": end}
+    except psycopg.Error as err:
+        LOGGER.warning("extents not refreshed, database unavailable: %s", err.__class__.__name__)
+
+
+def prepare(settings: Settings) -> tuple[Path, Path]:
+    """Write the resolved configuration and its OpenAPI document; return both paths."""
+    from pygeoapi.openapi import generate_openapi_document
+
+    state = settings.server.state_dir / "ogc"
+    state.mkdir(parents=True, exist_ok=True)
+    config = load_config(settings)
+    refresh_extents(config, settings.database.dsn)
+    text = yaml.safe_dump(config, allow_unicode=True, sort_keys=False)
+    config_path, openapi_path = state / "pygeoapi-config.yml", state / "openapi.yml"
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    stamp = state / "openapi.sha256"
+    if not (openapi_path.exists() and stamp.exists() and stamp.read_text() == digest):
+        config_path.write_text(text, encoding="utf-8")
+        config_path.chmod(0o600)
+        openapi_path.write_text(generate_openapi_document(config_path, "yaml"), encoding="utf-8")
+        stamp.write_text(digest)
+    return config_path, openapi_path
+
+
+def build(settings: Settings):
+    """The pygeoapi Starlette application, configured for these settings."""
+    config_path, openapi_path = prepare(settings)
+    os.environ["PYGEOAPI_CONFIG"] = str(config_path)
+    os.environ["PYGEOAPI_OPENAPI"] = str(openapi_path)
+    module = sys.modules.get("pygeoapi.starlette_app")
+    module = importlib.reload(module) if module else importlib.import_module(
+        "pygeoapi.starlette_app")
+    module.APP.debug = False  # pygeoapi turns Starlette's debug pages on; never show tracebacks
+    return module.APP

@@ -1,0 +1,1 @@
+"""The layer catalogue: schema and migrations, pygeoapi providers, loading helpers."""

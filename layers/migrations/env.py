@@ -1,0 +1,7 @@
+"""Alembic environment: runs migrations on the connection handed over by layers.migrate."""
+from alembic import context
+
+connection = context.config.attributes["connection"]
+context.configure(connection=connection, target_metadata=None, transaction_per_migration=True)
+with context.begin_transaction():
+    context.run_migrations()

@@ -1,0 +1,77 @@
+"""SQL for the feature provider: GeoJSON built by PostGIS, every value a bound parameter."""
+from dataclasses import dataclass, field
+
+from psycopg import sql
+
+from layers.catalogue import Layer
+
+# Output CRS: SRID and coordinate decimals. EPSG:4326 is served in its official lat/lon order.
+DEGREES = 7
+METRES = 2
+LAT_LON = {4326}
+
+
+@dataclass
+class Where:
+    """A conjunction of SQL conditions and their parameters."""
+
+    parts: list = field(default_factory=list)
+    params: list = field(default_factory=list)
+
+    def add(self, condition: sql.Composable, *params) -> None:
+        """Append one condition with its parameters."""
+        self.parts.append(condition)
+        self.params.extend(params)
+
+    def sql(self) -> sql.Composable:
+        """The WHERE clause (empty when there is no condition)."""
+        if not self.parts:
+            return sql.SQL("")
+        return sql.SQL(" WHERE ") + sql.SQL(" AND ").join(self.parts)
+
+
+def geometry_json(layer: Layer, srid: int | None) -> sql.Composable:
+    """ST_AsGeoJSON of the layer's geometry in the output CRS (None = CRS84, as stored)."""
+    geom = sql.SQL("t.{}").format(sql.Identifier(layer.geometry_column))
+    if srid is None:
+        return sql.SQL("ST_AsGeoJSON({}, {})::json").format(geom, sql.Literal(DEGREES))
+    if srid in LAT_LON:
+        return sql.SQL("ST_AsGeoJSON(ST_FlipCoordinates({}), {})::json").format(
+            geom, sql.Literal(DEGREES))
+    return sql.SQL("ST_AsGeoJSON(ST_Transform({}, {}), {})::json").format(
+        geom, sql.Literal(srid), sql.Literal(METRES))
+
+
+def feature_json(layer: Layer, properties: list[str], srid: int | None,
+                 skip_geometry: bool) -> sql.Composable:
+    """A json_build_object expression producing one GeoJSON Feature per row."""
+    props = sql.SQL(", ").join(
+        sql.SQL("{}, t.{}").format(sql.Literal(name), sql.Identifier(name)) for name in properties
+    )
+    geometry = sql.SQL("NULL") if skip_geometry else geometry_json(layer, srid)
+    return sql.SQL(
+        "json_build_object('type', 'Feature', 'id', t.{id}, 'geometry', {geometry}, "
+        "'properties', json_build_object({props}))"
+    ).format(id=sql.Identifier(layer.id_field), geometry=geometry, props=props)
+
+
+def page(layer: Layer, feature: sql.Composable, where: Where, order: sql.Composable,
+         limit: int, offset: int, count_cap: int) -> tuple[sql.Composable, list]:
+    """One statement: a page of features (limit + 1 rows, to know whether there is a next page)
+    and the number matched, counted up to `count_cap` rows (NULL above it)."""
+    table = sql.Identifier(layer.table)
+    query = sql.SQL(
+        "SELECT coalesce(json_agg(f.feature), '[]')::text, "
+        "(SELECT CASE WHEN n <= {cap} THEN n END FROM "
+        "(SELECT count(*) AS n FROM (SELECT 1 FROM {table} t{where} LIMIT {cap1}) c) m) "
+        "FROM (SELECT {feature} AS feature FROM {table} t{where} {order} "
+        "LIMIT %s OFFSET %s) f"
+    ).format(cap=sql.Literal(count_cap), cap1=sql.Literal(count_cap + 1), table=table,
+             where=where.sql(), feature=feature, order=order)
+    return query, [*where.params, *where.params, limit + 1, offset]
+
+
+def single(layer: Layer, feature: sql.Composable) -> sql.Composable:
+    """One statement fetching one feature by id."""
+    return sql.SQL("SELECT {feature}::text FROM {table} t WHERE t.{id} = %s").format(
+        feature=feature, table=sql.Identifier(layer.table), id=sql.Identifier(layer.id_field))

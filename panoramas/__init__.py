@@ -1,0 +1,1 @@
+"""360-degree street-level panoramas."""

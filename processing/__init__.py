@@ -1,0 +1,1 @@
+"""Spatial permit checks served as OGC API Processes."""

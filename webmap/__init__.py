@@ -1,0 +1,1 @@
+"""The web map (Folium/Leaflet) served at /."""
