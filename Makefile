@@ -15,6 +15,7 @@ run: install
 	  DATABASE_URL="$$url" $(VENV)/bin/amanat serve
 
 test: install
+	@scripts/test-tools.sh
 	@url="$${TEST_DATABASE_URL:-}"; [ -n "$$url" ] || url=$$(scripts/database.sh amanat_test) || exit 1; \
 	  TEST_DATABASE_URL="$$url" $(PY) -m pytest $(PYTEST_ARGS)
 

@@ -22,7 +22,7 @@ REFERENCE_DATE = dt.date(2026, 6, 1)   # "today" of the sample data: licence sta
 UTM_EPSG = 32639
 CENTRE_LONLAT = (50.12, 26.38)
 ROTATION_DEG = 14.0                    # the street grid is turned counter-clockwise by this
-MIN_PARCELS = 500
+MIN_PARCELS = 100
 PARCELS_PER_DISTRICT = 900
 GROSS_M2_PER_PARCEL = 1000.0           # a parcel plus its share of local streets and public land
 ARTERIAL_RESERVE_M = 60.0              # typical arterial right-of-way, added to the cell side
@@ -36,8 +36,8 @@ RES, COM, MIX, IND, PUB, PARK, VAC = range(7)
 ZONE_CODES = ("R1", "R2", "C1", "M1", "I1", "P1")
 R1, R2, C1, M1, I1, P1 = range(6)
 PARK_BLOCK, PUBLIC_BLOCK, CIVIC_BLOCK = 1, 2, 3
-LOCAL_RESERVES = ((10.0, 15.0), (12.0, 18.0), (15.0, 20.0))         # (carriageway, reserve) m
-COLLECTOR_RESERVES = ((18.0, 25.0), (22.0, 30.0), (26.0, 36.0))
+LOCAL_RESERVES = ((12.0, 15.0), (14.0, 18.0), (16.0, 20.0))         # (width, right-of-way) m
+COLLECTOR_RESERVES = ((18.0, 24.0), (20.0, 28.0), (20.0, 32.0))
 STATUSES = ("active", "expired", "suspended", "cancelled")
 STATUS_SHARES = (0.75, 0.15, 0.06, 0.04)
 RESULTS = ("compliant", "violation", "closed", "not_found")
@@ -183,10 +183,10 @@ def _rank(groups: np.ndarray) -> np.ndarray:
     return np.arange(groups.size) - np.repeat(start, np.diff(np.r_[start, groups.size]))
 
 
-def _pick_per_group(rng, groups, eligible, quota) -> np.ndarray:
-    """Indices of up to quota[g] randomly chosen eligible items of every group g."""
+def _pick_per_group(rng, groups, eligible, quota, fallback) -> np.ndarray:
+    """Indices of up to quota[g] random eligible items of every group g, fallback ones last."""
     idx = np.flatnonzero(eligible)
-    idx = idx[np.lexsort((rng.random(idx.size), groups[idx]))]
+    idx = idx[np.lexsort((rng.random(idx.size), fallback[idx], groups[idx]))]
     return np.sort(idx[_rank(groups[idx]) < quota[groups[idx]]])
 
 
@@ -482,8 +482,9 @@ def _land_use(rng, lots: dict):
     use[role >= 20] = PUB
     per_district = np.bincount(lots["district"])
     quota = np.clip(np.rint(per_district / 250), 2, 6).astype(int)
-    eligible = (role == 0) & (zone != C1) & np.isin(use, [RES, IND])
-    mosques = _pick_per_group(rng, lots["district"], eligible, quota)
+    eligible = (role == 0) & ~arterial & (use != COM)
+    fallback = (zone == C1) | ~np.isin(use, [RES, IND])    # preferred: residential streets
+    mosques = _pick_per_group(rng, lots["district"], eligible, quota, fallback)
     use[mosques] = PUB
     return use, mosques
 
@@ -511,7 +512,6 @@ def _parcel_columns(frame: _Frame, dist: _Districts, lots: dict, use: np.ndarray
             "frontage_m": np.round(lots["frontage"], 2),
             "land_use": np.array(LAND_USES)[use], "zoning_code": np.array(ZONE_CODES)[lots["zone"]],
             "geom": _multi(_lot_rects(frame, dist, lots))}
-
 
 
 def _municipality_columns(frame: _Frame, grid: _Grid) -> Columns:

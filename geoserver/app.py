@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.routing import Mount, Route
 
 from geoserver import errors, ogc
+from geoserver.caching import LayerCaching
 from geoserver.health import healthz
 from geoserver.ogc_params import ItemParameters
 from geoserver.settings import Settings
@@ -48,7 +49,7 @@ def create_app(settings: Settings) -> Starlette:
     routes = [
         Route("/", index),
         Route("/healthz", healthz),
-        Mount("/ogc", app=ItemParameters(ogc.build(settings))),
+        Mount("/ogc", app=ItemParameters(LayerCaching(ogc.build(settings), settings.database.dsn))),
     ]
     app = Starlette(routes=routes, lifespan=_lifespan(settings))
     app.state.settings = settings

@@ -10,12 +10,14 @@ import importlib
 import logging
 import os
 import sys
+from datetime import datetime, time, timezone
 from pathlib import Path
 
 import psycopg
 import yaml
 from psycopg import sql
 
+from geoserver import pygeoapi_fixes
 from geoserver.settings import Settings
 from layers.catalogue import layer_for_table
 
@@ -53,8 +55,17 @@ def _extent(conn, table: str) -> tuple[list[float] | None, list[str | None]]:
              table=sql.Identifier(layer.table))).fetchone()
     if row is None or row[0] is None:
         return None, [None, None]
-    times = [value.isoformat() if value is not None else None for value in row[4:]]
+    times = [_utc(value) for value in row[4:]]
     return [round(v, 6) for v in row[:4]], times
+
+
+def _utc(value) -> datetime | None:
+    """A date or timestamp as an aware UTC datetime (pygeoapi wants datetimes in extents)."""
+    if value is None:
+        return None
+    if not isinstance(value, datetime):
+        value = datetime.combine(value, time(), tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc).replace(microsecond=0)
 
 
 def refresh_extents(config: dict, dsn: str) -> None:
@@ -73,6 +84,21 @@ def refresh_extents(config: dict, dsn: str) -> None:
         LOGGER.warning("extents not refreshed, database unavailable: %s", err.__class__.__name__)
 
 
+def complete_openapi(document: dict) -> dict:
+    """Declare `datetime` on every items operation (Features Part 1 requires it everywhere;
+    pygeoapi only declares it for collections with a time field)."""
+    for path, operations in document.get("paths", {}).items():
+        get = operations.get("get")
+        if not path.endswith("/items") or not get:
+            continue
+        refs = [p.get("$ref", "") for p in get.get("parameters", [])]
+        bbox = next((ref for ref in refs if ref.endswith("/parameters/bbox")), None)
+        if bbox and not any(ref.endswith("/parameters/datetime") for ref in refs):
+            get["parameters"].append({"$ref": bbox.replace("/parameters/bbox",
+                                                           "/parameters/datetime")})
+    return document
+
+
 def prepare(settings: Settings) -> tuple[Path, Path]:
     """Write the resolved configuration and its OpenAPI document; return both paths."""
     from pygeoapi.openapi import generate_openapi_document
@@ -88,7 +114,9 @@ def prepare(settings: Settings) -> tuple[Path, Path]:
     if not (openapi_path.exists() and stamp.exists() and stamp.read_text() == digest):
         config_path.write_text(text, encoding="utf-8")
         config_path.chmod(0o600)
-        openapi_path.write_text(generate_openapi_document(config_path, "yaml"), encoding="utf-8")
+        document = yaml.safe_load(generate_openapi_document(config_path, "yaml"))
+        openapi_path.write_text(yaml.safe_dump(complete_openapi(document), allow_unicode=True),
+                                encoding="utf-8")
         stamp.write_text(digest)
     return config_path, openapi_path
 
@@ -96,6 +124,7 @@ def prepare(settings: Settings) -> tuple[Path, Path]:
 def build(settings: Settings):
     """The pygeoapi Starlette application, configured for these settings."""
     config_path, openapi_path = prepare(settings)
+    pygeoapi_fixes.apply()
     os.environ["PYGEOAPI_CONFIG"] = str(config_path)
     os.environ["PYGEOAPI_OPENAPI"] = str(openapi_path)
     module = sys.modules.get("pygeoapi.starlette_app")

@@ -14,7 +14,7 @@ DATETIME = {"type": "string", "format": "date-time"}
 STRINGS = {"type": "array", "items": {"type": "string"}}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # identity hash: layers are singletons, usable as cache keys
 class Layer:
     """One published collection and the table behind it."""
 

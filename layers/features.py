@@ -8,16 +8,11 @@ Only the columns listed in layers.catalogue are ever selected (personal data nev
 import json
 import logging
 import re
-from datetime import date, datetime
-
-import psycopg
-from psycopg import sql
-from psycopg_pool import PoolTimeout
 from pygeoapi.provider.base import (BaseProvider, ProviderConnectionError,
                                     ProviderInvalidQueryError, ProviderItemNotFoundError,
                                     ProviderQueryError)
 
-from layers import cql, pool, queries
+from layers import queries, selection
 from layers.catalogue import layer_for_table
 
 LOGGER = logging.getLogger(__name__)
@@ -41,24 +36,6 @@ def target_srid(crs_transform_spec) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def _typed(value: str, schema: dict, name: str):
-    """Convert a query-string value to the column's type, or raise a 400."""
-    kind, fmt = schema.get("type"), schema.get("format")
-    try:
-        if kind == "integer":
-            return int(value)
-        if kind == "number":
-            return float(value)
-        if fmt == "date":
-            return date.fromisoformat(value)
-        if fmt == "date-time":
-            return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise ProviderInvalidQueryError(
-            user_msg=f"property '{name}' expects a {fmt or kind}, got {value!r}") from None
-    return value
-
-
 class PostGISFeatures(BaseProvider):
     """OGC API Features provider over one table of the layer catalogue."""
 
@@ -80,21 +57,21 @@ class PostGISFeatures(BaseProvider):
               properties=None, sortby=None, select_properties=None, skip_geometry=False,
               q=None, filterq=None, crs_transform_spec=None, **kwargs):
         """A page of features as a GeoJSON FeatureCollection dict."""
-        where = queries.Where()
-        if filterq is not None:
-            try:
-                condition, params = cql.to_sql(filterq, self.layer)
-            except cql.CQLError as err:
-                raise ProviderInvalidQueryError(user_msg=err.message) from None
-            where.add(condition, *params)
-        self._where_bbox(where, bbox)
-        self._where_datetime(where, datetime_)
-        self._where_properties(where, properties or [])
-        names = self._selected(select_properties)
+        try:
+            where = queries.Where()
+            selection.add_filter(where, self.layer, filterq)
+            selection.add_bbox(where, self.layer, bbox)
+            selection.add_datetime(where, self.layer, datetime_)
+            selection.add_properties(where, self.layer, properties or [])
+            names = selection.selected(self.layer, select_properties)
+            order, _ = selection.order(self.layer, [(item["property"], item.get("order") == "-")
+                                                    for item in sortby or []])
+        except selection.InvalidQuery as err:
+            raise ProviderInvalidQueryError(user_msg=err.message) from None
         feature = queries.feature_json(self.layer, names, target_srid(crs_transform_spec),
                                        skip_geometry)
-        statement, params = queries.page(self.layer, feature, where, self._order(sortby),
-                                         limit, offset, COUNT_CAP)
+        statement, params = queries.page(self.layer, feature, where, order, limit, offset,
+                                         COUNT_CAP)
         text, matched = self._fetch(statement, params)
         features = json.loads(text)
         collection = {"type": "FeatureCollection", "features": features[:limit],
@@ -111,7 +88,7 @@ class PostGISFeatures(BaseProvider):
             key = int(identifier)
         except (TypeError, ValueError):
             raise ProviderItemNotFoundError(user_msg=f"no feature with id {identifier!r}") from None
-        feature = queries.feature_json(self.layer, list(self._fields),
+        feature = queries.feature_json(self.layer, tuple(self._fields),
                                        target_srid(crs_transform_spec), False)
         row = self._fetch(queries.single(self.layer, feature), [key])
         if row is None:
@@ -121,68 +98,10 @@ class PostGISFeatures(BaseProvider):
     def _fetch(self, statement, params):
         """Run one statement and return its first row; database trouble becomes a 503/400."""
         try:
-            with pool.get(self.dsn).connection() as conn:
-                return conn.execute(statement, params).fetchone()
-        except (PoolTimeout, psycopg.OperationalError) as err:
-            LOGGER.warning("database unavailable: %s", err)
+            return queries.fetch_one(self.dsn, statement, params)
+        except queries.DatabaseDown:
             raise DatabaseUnavailable() from None
-        except psycopg.errors.QueryCanceled:
+        except queries.QueryTooSlow:
             raise ProviderQueryError(user_msg="the query took too long; narrow it down") from None
-        except psycopg.DataError as err:
-            LOGGER.info("rejected query value: %s", err)
-            raise ProviderInvalidQueryError(user_msg="a query value is out of range") from None
-
-    def _selected(self, select_properties) -> list[str]:
-        """The property names to return (all public ones by default)."""
-        if not select_properties:
-            return list(self._fields)
-        unknown = [name for name in select_properties if name not in self._fields]
-        if unknown:
-            raise ProviderInvalidQueryError(user_msg=f"unknown properties: {', '.join(unknown)}")
-        return list(select_properties)
-
-    def _where_bbox(self, where, bbox) -> None:
-        """Features intersecting the bbox (already in the storage CRS, lon/lat)."""
-        if not bbox:
-            return
-        minx, miny, maxx, maxy = bbox[0], bbox[1], bbox[-2], bbox[-1]
-        where.add(sql.SQL("t.{} && ST_MakeEnvelope(%s, %s, %s, %s, 4326)").format(
-            sql.Identifier(self.layer.geometry_column)), minx, miny, maxx, maxy)
-
-    def _where_datetime(self, where, datetime_) -> None:
-        """Instant or interval on the layer's time field; layers without time ignore it."""
-        if not datetime_ or not self.time_field:
-            return
-        column = sql.SQL("t.{}").format(sql.Identifier(self.time_field))
-        if "/" not in datetime_:
-            where.add(sql.SQL("{} = %s::timestamptz").format(column), datetime_)
-            return
-        start, end = datetime_.split("/", 1)
-        if start not in ("", ".."):
-            where.add(sql.SQL("{} >= %s::timestamptz").format(column), start)
-        if end not in ("", ".."):
-            where.add(sql.SQL("{} <= %s::timestamptz").format(column), end)
-
-    def _where_properties(self, where, properties) -> None:
-        """Equality filters from query parameters named after properties."""
-        for name, value in properties:
-            if name not in self._fields:
-                raise ProviderInvalidQueryError(user_msg=f"unknown property '{name}'")
-            schema = self._fields[name]
-            if schema.get("type") == "array":
-                where.add(sql.SQL("%s = ANY(t.{})").format(sql.Identifier(name)), value)
-            else:
-                where.add(sql.SQL("t.{} = %s").format(sql.Identifier(name)),
-                          _typed(value, schema, name))
-
-    def _order(self, sortby) -> sql.Composable:
-        """ORDER BY from sortby, always ending with the id so pages are stable."""
-        keys = []
-        for item in sortby or []:
-            name = item["property"]
-            if name not in self._fields and name != self.id_field:
-                raise ProviderInvalidQueryError(user_msg=f"cannot sort by unknown property '{name}'")
-            direction = sql.SQL("DESC") if item.get("order") == "-" else sql.SQL("ASC")
-            keys.append(sql.SQL("t.{} {}").format(sql.Identifier(name), direction))
-        keys.append(sql.SQL("t.{}").format(sql.Identifier(self.id_field)))
-        return sql.SQL("ORDER BY ") + sql.SQL(", ").join(keys)
+        except selection.InvalidQuery as err:
+            raise ProviderInvalidQueryError(user_msg=err.message) from None

@@ -15,8 +15,12 @@ def sqlalchemy_url(dsn: str) -> str:
     return f"postgresql+psycopg://{rest}" if scheme in ("postgres", "postgresql") else dsn
 
 
-def upgrade(dsn: str, revision: str = "head") -> None:
-    """Bring the database schema to `revision` (a no-op when it is already there)."""
+def upgrade(dsn: str, revision: str = "heads") -> None:
+    """Bring the database schema to `revision` (a no-op when it is already there).
+
+    Each capability (imagery, processing, search, ...) adds its own branch off the base schema,
+    so the default target is every head.
+    """
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     engine = create_engine(sqlalchemy_url(dsn), poolclass=NullPool)
@@ -30,12 +34,12 @@ def upgrade(dsn: str, revision: str = "head") -> None:
 
 
 def current(dsn: str) -> str | None:
-    """The revision the database is at, or None when no migration was applied."""
+    """The revisions the database is at (comma-separated), or None when none was applied."""
     import psycopg
 
     with psycopg.connect(dsn) as conn:
         exists = conn.execute("SELECT to_regclass('alembic_version') IS NOT NULL").fetchone()[0]
         if not exists:
             return None
-        row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
-        return row[0] if row else None
+        rows = conn.execute("SELECT version_num FROM alembic_version ORDER BY 1").fetchall()
+        return ",".join(row[0] for row in rows) or None

@@ -1,9 +1,16 @@
 """SQL for the feature provider: GeoJSON built by PostGIS, every value a bound parameter."""
+import logging
 from dataclasses import dataclass, field
+from functools import lru_cache
 
+import psycopg
 from psycopg import sql
+from psycopg_pool import PoolTimeout
 
+from layers import pool
 from layers.catalogue import Layer
+
+LOGGER = logging.getLogger(__name__)
 
 # Output CRS: SRID and coordinate decimals. EPSG:4326 is served in its official lat/lon order.
 DEGREES = 7
@@ -34,17 +41,18 @@ def geometry_json(layer: Layer, srid: int | None) -> sql.Composable:
     """ST_AsGeoJSON of the layer's geometry in the output CRS (None = CRS84, as stored)."""
     geom = sql.SQL("t.{}").format(sql.Identifier(layer.geometry_column))
     if srid is None:
-        return sql.SQL("ST_AsGeoJSON({}, {})::json").format(geom, sql.Literal(DEGREES))
+        return sql.SQL("ST_AsGeoJSON({}, {}, 0)::json").format(geom, sql.Literal(DEGREES))
     if srid in LAT_LON:
-        return sql.SQL("ST_AsGeoJSON(ST_FlipCoordinates({}), {})::json").format(
+        return sql.SQL("ST_AsGeoJSON(ST_FlipCoordinates({}), {}, 0)::json").format(
             geom, sql.Literal(DEGREES))
-    return sql.SQL("ST_AsGeoJSON(ST_Transform({}, {}), {})::json").format(
+    return sql.SQL("ST_AsGeoJSON(ST_Transform({}, {}), {}, 0)::json").format(
         geom, sql.Literal(srid), sql.Literal(METRES))
 
 
-def feature_json(layer: Layer, properties: list[str], srid: int | None,
+@lru_cache(maxsize=1024)
+def feature_json(layer: Layer, properties: tuple[str, ...], srid: int | None,
                  skip_geometry: bool) -> sql.Composable:
-    """A json_build_object expression producing one GeoJSON Feature per row."""
+    """A json_build_object expression producing one GeoJSON Feature per row (composed once)."""
     props = sql.SQL(", ").join(
         sql.SQL("{}, t.{}").format(sql.Literal(name), sql.Identifier(name)) for name in properties
     )
@@ -75,3 +83,32 @@ def single(layer: Layer, feature: sql.Composable) -> sql.Composable:
     """One statement fetching one feature by id."""
     return sql.SQL("SELECT {feature}::text FROM {table} t WHERE t.{id} = %s").format(
         feature=feature, table=sql.Identifier(layer.table), id=sql.Identifier(layer.id_field))
+
+
+class DatabaseDown(Exception):
+    """The database did not answer (no connection within the pool timeout)."""
+
+
+class QueryTooSlow(Exception):
+    """A statement ran past statement_timeout and was cancelled."""
+
+
+def fetch_one(dsn: str, statement: sql.Composable, params: list):
+    """Run one statement on a pooled connection and return its first row.
+
+    Connection trouble raises DatabaseDown, a cancelled statement QueryTooSlow, and a value the
+    database rejects (out of range, bad date) selection.InvalidQuery — never a driver error.
+    """
+    from layers.selection import InvalidQuery
+
+    try:
+        with pool.get(dsn).connection() as conn:
+            return conn.execute(statement, params).fetchone()
+    except (PoolTimeout, psycopg.OperationalError) as err:
+        LOGGER.warning("database unavailable: %s", err.__class__.__name__)
+        raise DatabaseDown() from None
+    except psycopg.errors.QueryCanceled:
+        raise QueryTooSlow() from None
+    except psycopg.DataError as err:
+        LOGGER.info("rejected query value: %s", err)
+        raise InvalidQuery("a query value is out of range or malformed") from None

@@ -48,8 +48,22 @@ def scratch_database(url: str):
     try:
         yield _with_dbname(url, name)
     finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        _drop(admin, name)
+
+
+def _drop(admin: str, name: str, attempts: int = 5) -> None:
+    """Drop a scratch database, retrying while autovacuum still holds it."""
+    import time
+
+    for attempt in range(attempts):
+        try:
+            with psycopg.connect(admin, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            return
+        except psycopg.errors.ObjectInUse:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.5)
 
 
 @pytest.fixture
