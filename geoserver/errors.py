@@ -28,11 +28,38 @@ class Unavailable(AmanatError):
     """A service the request needs (the database) does not answer."""
 
 
-STATUS = {
-    NotFound: (404, "NotFound"),
-    InvalidInput: (400, "InvalidParameterValue"),
-    Unavailable: (503, "ServiceUnavailable"),
+def _status_table() -> dict:
+    """Exception type → (HTTP status, OGC exception code), domain errors of every package."""
+    from layers.queries import DatabaseDown, QueryTooSlow
+    from layers.selection import InvalidQuery
+
+    return {
+        NotFound: (404, "NotFound"),
+        InvalidInput: (400, "InvalidParameterValue"),
+        InvalidQuery: (400, "InvalidParameterValue"),
+        Unavailable: (503, "ServiceUnavailable"),
+        DatabaseDown: (503, "ServiceUnavailable"),
+        QueryTooSlow: (503, "ServiceUnavailable"),
+    }
+
+
+SAFE_MESSAGES = {
+    "DatabaseDown": "the database is not available; try again shortly",
+    "QueryTooSlow": "the query took too long; narrow it down (smaller bbox, a filter)",
 }
+
+
+def status_of(exc: Exception) -> tuple[int, str] | None:
+    """The (status, OGC code) of a domain error, or None for anything unforeseen."""
+    for kind, status in _status_table().items():
+        if isinstance(exc, kind):
+            return status
+    return None
+
+
+def message_of(exc: Exception) -> str:
+    """The client-safe message of a domain error."""
+    return getattr(exc, "message", None) or SAFE_MESSAGES.get(type(exc).__name__, "error")
 
 
 def error_response(status: int, code: str, description: str) -> JSONResponse:
@@ -41,12 +68,12 @@ def error_response(status: int, code: str, description: str) -> JSONResponse:
                         status_code=status)
 
 
-async def domain_error(request: Request, exc: AmanatError) -> JSONResponse:
+async def domain_error(request: Request, exc: Exception) -> JSONResponse:
     """Map a domain error to its status and OGC code."""
-    for kind, (status, code) in STATUS.items():
-        if isinstance(exc, kind):
-            return error_response(status, code, exc.message)
-    return await unexpected_error(request, exc)
+    status = status_of(exc)
+    if status is None:
+        return await unexpected_error(request, exc)
+    return error_response(*status, message_of(exc))
 
 
 async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
@@ -57,5 +84,6 @@ async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
 
 def install(app) -> None:
     """Register the error map on an application."""
-    app.add_exception_handler(AmanatError, domain_error)
+    for kind in _status_table():
+        app.add_exception_handler(kind, domain_error)
     app.add_exception_handler(Exception, unexpected_error)

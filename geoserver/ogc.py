@@ -122,7 +122,9 @@ def prepare(settings: Settings) -> tuple[Path, Path]:
 
 
 def build(settings: Settings):
-    """The pygeoapi Starlette application, configured for these settings."""
+    """The OGC API application: GeoJSON items fast path in front of pygeoapi."""
+    from geoserver.items import FastItems
+
     config_path, openapi_path = prepare(settings)
     pygeoapi_fixes.apply()
     os.environ["PYGEOAPI_CONFIG"] = str(config_path)
@@ -131,4 +133,5 @@ def build(settings: Settings):
     module = importlib.reload(module) if module else importlib.import_module(
         "pygeoapi.starlette_app")
     module.APP.debug = False  # pygeoapi turns Starlette's debug pages on; never show tracebacks
-    return module.APP
+    return FastItems(module.APP, module.CONFIG, f"{settings.server.base_url}/ogc",
+                     settings.database.dsn)

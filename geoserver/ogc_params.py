@@ -16,7 +16,8 @@ ITEMS = re.compile(r"^/collections/(?P<collection>[^/]+)/items(?:/[^/]+)?$")
 COMMON = {"f", "lang"}
 ITEMS_PARAMETERS = COMMON | {
     "bbox", "bbox-crs", "crs", "limit", "offset", "resulttype", "datetime", "sortby",
-    "properties", "skipGeometry", "q", "filter", "filter-lang", "filter-crs",
+    "properties", "skipGeometry", "filter", "filter-lang", "filter-crs",
+    "after",  # keyset cursor written into our own next links
 }
 ITEM_PARAMETERS = COMMON | {"crs"}
 

@@ -9,8 +9,7 @@ import json
 import logging
 import re
 from pygeoapi.provider.base import (BaseProvider, ProviderConnectionError,
-                                    ProviderInvalidQueryError, ProviderItemNotFoundError,
-                                    ProviderQueryError)
+                                    ProviderInvalidQueryError, ProviderItemNotFoundError)
 
 from layers import queries, selection
 from layers.catalogue import layer_for_table
@@ -26,6 +25,14 @@ class DatabaseUnavailable(ProviderConnectionError):
     http_status_code = 503
     ogc_exception_code = "ServiceUnavailable"
     default_msg = "the database is not available; try again shortly"
+
+
+class QueryTimeout(ProviderConnectionError):
+    """A statement ran past statement_timeout: 503, the client may narrow the query."""
+
+    http_status_code = 503
+    ogc_exception_code = "ServiceUnavailable"
+    default_msg = "the query took too long; narrow it down (smaller bbox, a filter)"
 
 
 def target_srid(crs_transform_spec) -> int | None:
@@ -70,16 +77,14 @@ class PostGISFeatures(BaseProvider):
             raise ProviderInvalidQueryError(user_msg=err.message) from None
         feature = queries.feature_json(self.layer, names, target_srid(crs_transform_spec),
                                        skip_geometry)
-        statement, params = queries.page(self.layer, feature, where, order, limit, offset,
-                                         COUNT_CAP)
-        text, matched = self._fetch(statement, params)
-        features = json.loads(text)
-        collection = {"type": "FeatureCollection", "features": features[:limit],
-                      "numberReturned": min(len(features), limit)}
+        page = self._read(feature, where, order, limit, offset)
+        collection = {"type": "FeatureCollection",
+                      "features": json.loads("[" + ",".join(page.features) + "]"),
+                      "numberReturned": len(page.features)}
         if resulttype == "hits":
             collection["features"], collection["numberReturned"] = [], 0
-        if matched is not None:
-            collection["numberMatched"] = matched
+        if page.matched is not None:
+            collection["numberMatched"] = page.matched
         return collection
 
     def get(self, identifier, crs_transform_spec=None, **kwargs):
@@ -95,13 +100,23 @@ class PostGISFeatures(BaseProvider):
             raise ProviderItemNotFoundError(user_msg=f"no feature with id {identifier!r}")
         return json.loads(row[0])
 
+    def _read(self, feature, where, order, limit, offset) -> queries.Page:
+        """One page of features; database trouble becomes a 503/400."""
+        return self._guarded(queries.read_page, self.dsn, self.layer, feature, where, order,
+                             limit, offset, COUNT_CAP)
+
     def _fetch(self, statement, params):
         """Run one statement and return its first row; database trouble becomes a 503/400."""
+        return self._guarded(queries.fetch_one, self.dsn, statement, params)
+
+    @staticmethod
+    def _guarded(function, *args):
+        """Call a database function, turning its domain errors into pygeoapi's."""
         try:
-            return queries.fetch_one(self.dsn, statement, params)
+            return function(*args)
         except queries.DatabaseDown:
             raise DatabaseUnavailable() from None
         except queries.QueryTooSlow:
-            raise ProviderQueryError(user_msg="the query took too long; narrow it down") from None
+            raise QueryTimeout() from None
         except selection.InvalidQuery as err:
             raise ProviderInvalidQueryError(user_msg=err.message) from None

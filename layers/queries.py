@@ -63,20 +63,41 @@ def feature_json(layer: Layer, properties: tuple[str, ...], srid: int | None,
     ).format(id=sql.Identifier(layer.id_field), geometry=geometry, props=props)
 
 
-def page(layer: Layer, feature: sql.Composable, where: Where, order: sql.Composable,
-         limit: int, offset: int, count_cap: int) -> tuple[sql.Composable, list]:
-    """One statement: a page of features (limit + 1 rows, to know whether there is a next page)
-    and the number matched, counted up to `count_cap` rows (NULL above it)."""
+@dataclass
+class Page:
+    """One page of features: their JSON texts, whether more follow, how many match (or None
+    when that is above the count cap), and the id of the last feature (for keyset paging)."""
+
+    features: list[str]
+    more: bool
+    matched: int | None
+    last_id: int | None
+
+
+def read_page(dsn: str, layer: Layer, feature: sql.Composable, where: Where,
+              order: sql.Composable, limit: int, offset: int, count_cap: int) -> Page:
+    """Fetch limit + 1 rows (to know whether a next page exists) and, only when the page does
+    not already tell, count the matches up to `count_cap` rows."""
     table = sql.Identifier(layer.table)
-    query = sql.SQL(
-        "SELECT coalesce(json_agg(f.feature), '[]')::text, "
-        "(SELECT CASE WHEN n <= {cap} THEN n END FROM "
-        "(SELECT count(*) AS n FROM (SELECT 1 FROM {table} t{where} LIMIT {cap1}) c) m) "
-        "FROM (SELECT {feature} AS feature FROM {table} t{where} {order} "
-        "LIMIT %s OFFSET %s) f"
-    ).format(cap=sql.Literal(count_cap), cap1=sql.Literal(count_cap + 1), table=table,
-             where=where.sql(), feature=feature, order=order)
-    return query, [*where.params, *where.params, limit + 1, offset]
+    rows_sql = sql.SQL("SELECT {feature}::text, t.{id} FROM {table} t{where} {order} "
+                       "LIMIT %s OFFSET %s").format(
+        feature=feature, id=sql.Identifier(layer.id_field), table=table, where=where.sql(),
+        order=order)
+    count_sql = sql.SQL("SELECT count(*) FROM (SELECT 1 FROM {table} t{where} LIMIT %s) c").format(
+        table=table, where=where.sql())
+
+    def work(conn):
+        rows = conn.execute(rows_sql, [*where.params, limit + 1, offset]).fetchall()
+        more = len(rows) > limit
+        rows = rows[:limit]
+        if (rows and not more) or (not rows and offset == 0):
+            matched = offset + len(rows)
+        else:
+            n = conn.execute(count_sql, [*where.params, count_cap + 1]).fetchone()[0]
+            matched = n if n <= count_cap else None
+        return Page([row[0] for row in rows], more, matched, rows[-1][1] if rows else None)
+
+    return run(dsn, work)
 
 
 def single(layer: Layer, feature: sql.Composable) -> sql.Composable:
@@ -94,7 +115,12 @@ class QueryTooSlow(Exception):
 
 
 def fetch_one(dsn: str, statement: sql.Composable, params: list):
-    """Run one statement on a pooled connection and return its first row.
+    """Run one statement on a pooled connection and return its first row (see `run`)."""
+    return run(dsn, lambda conn: conn.execute(statement, params).fetchone())
+
+
+def run(dsn: str, work):
+    """Call work(connection) on a pooled connection.
 
     Connection trouble raises DatabaseDown, a cancelled statement QueryTooSlow, and a value the
     database rejects (out of range, bad date) selection.InvalidQuery — never a driver error.
@@ -103,7 +129,7 @@ def fetch_one(dsn: str, statement: sql.Composable, params: list):
 
     try:
         with pool.get(dsn).connection() as conn:
-            return conn.execute(statement, params).fetchone()
+            return work(conn)
     except (PoolTimeout, psycopg.OperationalError) as err:
         LOGGER.warning("database unavailable: %s", err.__class__.__name__)
         raise DatabaseDown() from None

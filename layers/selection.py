@@ -21,6 +21,12 @@ class InvalidQuery(Exception):
         self.message = message
 
 
+def _shown(layer: Layer, name: str) -> str:
+    """A client-given property name, quoted — unless it names a personal column, which a
+    response never spells out."""
+    return "(not a public property)" if name in layer.personal else repr(name)
+
+
 def typed(value: str, schema: dict, name: str):
     """Convert a query-string value to the column's type, or raise InvalidQuery."""
     kind, fmt = schema.get("type"), schema.get("format")
@@ -89,7 +95,7 @@ def add_properties(where: Where, layer: Layer, properties) -> None:
     for name, value in properties:
         schema = layer.fields.get(name)
         if schema is None:
-            raise InvalidQuery(f"unknown property '{name}'")
+            raise InvalidQuery(f"unknown property {_shown(layer, name)}")
         if schema.get("type") == "array":
             where.add(sql.SQL("%s = ANY(t.{})").format(sql.Identifier(name)), value)
         else:
@@ -114,7 +120,7 @@ def selected(layer: Layer, names) -> tuple[str, ...]:
         return tuple(layer.fields)
     unknown = [name for name in names if name not in layer.fields]
     if unknown:
-        raise InvalidQuery(f"unknown properties: {', '.join(unknown)}")
+        raise InvalidQuery("unknown properties: " + ", ".join(_shown(layer, n) for n in unknown))
     return tuple(names)
 
 
@@ -124,7 +130,7 @@ def order(layer: Layer, sortby) -> tuple[sql.Composable, bool]:
     keys = []
     for name, descending in sortby or []:
         if name not in layer.fields and name != layer.id_field:
-            raise InvalidQuery(f"cannot sort by unknown property '{name}'")
+            raise InvalidQuery(f"cannot sort by unknown property {_shown(layer, name)}")
         keys.append(sql.SQL("t.{} {}").format(sql.Identifier(name),
                                               sql.SQL("DESC" if descending else "ASC")))
     keys.append(sql.SQL("t.{}").format(sql.Identifier(layer.id_field)))

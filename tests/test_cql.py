@@ -328,11 +328,17 @@ def test_filter_combines_with_a_property_parameter(client, db, parcel):
     assert 0 < _matched(response) == expected
 
 
-def test_cql2_json_in_a_get_filter_is_parsed_as_text_and_rejected(client):
+def test_cql2_json_in_a_get_filter_is_accepted(client, db):
     response = client.get(_items("parcels"), params={
         "f": "json", "filter-lang": "cql2-json",
         "filter": json.dumps({"op": "=", "args": [{"property": "district_id"}, 1]})})
-    assert _rejection(response) == "Bad CQL text"
+    assert _matched(response) == _count(db, "parcels", "t.district_id = 1", [])
+
+
+def test_cql2_json_in_a_get_filter_that_is_not_json_is_400(client):
+    response = client.get(_items("parcels"), params={
+        "f": "json", "filter-lang": "cql2-json", "filter": "{not json"})
+    assert "cql2-json" in _rejection(response)
 
 
 def test_literals_reach_the_database_as_bound_parameters(db):
@@ -346,7 +352,7 @@ def test_literals_reach_the_database_as_bound_parameters(db):
 # --- bad filters -----------------------------------------------------------------------------
 
 def test_cql2_syntax_error_is_400(client):
-    assert _rejection(_text(client, "parcels", "parcel_no = ")) == "Bad CQL text"
+    assert "not valid cql2-text" in _rejection(_text(client, "parcels", "parcel_no = "))
 
 
 def test_malformed_cql2_json_is_400(client):
@@ -381,7 +387,7 @@ def test_comparing_a_date_with_a_number_is_400(client):
 
 def test_doubled_quote_injection_in_cql2_text_is_a_syntax_error(client):
     # pygeofilter 0.4.0 does not read '' as an escaped quote: the filter does not parse.
-    assert _rejection(_text(client, "parcels", "parcel_no = 'x'' OR 1=1 --'")) == "Bad CQL text"
+    assert "not valid cql2-text" in _rejection(_text(client, "parcels", "parcel_no = 'x'' OR 1=1 --'"))
 
 
 def test_quote_injection_in_a_string_literal_matches_nothing(client):
