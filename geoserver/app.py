@@ -13,6 +13,7 @@ from geoserver.health import healthz
 from geoserver.ogc_params import ItemParameters
 from geoserver.settings import Settings
 from layers import pool
+from layers.versions import LayerVersions
 from webmap.page import index
 
 LOGGER = logging.getLogger(__name__)
@@ -25,13 +26,16 @@ def _configure_pools(settings: Settings) -> None:
                    statement_timeout_ms=db.statement_timeout_ms)
 
 
-def _lifespan(settings: Settings):
-    """Open the database pool at start (without waiting for the database), close it at stop."""
+def _lifespan(settings: Settings, versions: LayerVersions):
+    """Open the database pool (without waiting for the database) and the layer-version listener
+    at start; close both at stop."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
         pool.get(settings.database.dsn)
+        versions.start()
         yield
+        versions.stop()
         pool.close_all()
 
     return lifespan
@@ -46,12 +50,13 @@ async def _http_error(request: Request, exc: HTTPException):
 def create_app(settings: Settings) -> Starlette:
     """Assemble the server from its parts; nothing is built before this is called."""
     _configure_pools(settings)
+    versions = LayerVersions(settings.database.dsn)
     routes = [
         Route("/", index),
         Route("/healthz", healthz),
-        Mount("/ogc", app=ItemParameters(LayerCaching(ogc.build(settings), settings.database.dsn))),
+        Mount("/ogc", app=ItemParameters(LayerCaching(ogc.build(settings), versions))),
     ]
-    app = Starlette(routes=routes, lifespan=_lifespan(settings))
+    app = Starlette(routes=routes, lifespan=_lifespan(settings, versions))
     app.state.settings = settings
     errors.install(app)
     app.add_exception_handler(HTTPException, _http_error)

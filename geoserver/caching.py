@@ -8,39 +8,27 @@ write to the layer changes every validator of that layer.
 import hashlib
 import logging
 import re
+from datetime import timezone
 from email.utils import format_datetime, parsedate_to_datetime
 
-import psycopg
-from psycopg_pool import PoolTimeout
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.responses import Response
 
-from layers import pool
 from layers.catalogue import LAYERS
+from layers.versions import LayerVersions
 
 LOGGER = logging.getLogger(__name__)
 CACHED = re.compile(r"^/collections/(?P<collection>[^/]+)/(?P<kind>items|tiles)(?:/|$)")
 MAX_AGE = {"items": 60, "tiles": 300}
 
 
-def layer_version(dsn: str, table: str):
-    """(version, changed_at) of a layer, or None when it cannot be read."""
-    try:
-        with pool.get(dsn).connection() as conn:
-            return conn.execute("SELECT version, changed_at FROM layer_versions WHERE layer = %s",
-                                [table]).fetchone()
-    except (PoolTimeout, psycopg.Error):
-        return None
-
-
 class LayerCaching:
     """ASGI middleware adding validators to layer responses and answering 304s."""
 
-    def __init__(self, app, dsn: str):
-        """Wrap the OGC application; versions are read from `dsn`."""
+    def __init__(self, app, versions: LayerVersions):
+        """Wrap the OGC application; versions come from the in-memory copy."""
         self.app = app
-        self.dsn = dsn
+        self.versions = versions
 
     async def __call__(self, scope, receive, send):
         """Serve a 304 when the client's copy is current; otherwise tag the response."""
@@ -49,12 +37,13 @@ class LayerCaching:
             await self.app(scope, receive, send)
             return
         layer = LAYERS[match["collection"]]
-        version = await run_in_threadpool(layer_version, self.dsn, layer.table)
+        version = self.versions.get(layer.table)
         if version is None:
             await self.app(scope, receive, send)
             return
         etag = self._etag(scope, layer.table, version[0])
-        modified = format_datetime(version[1].replace(microsecond=0), usegmt=True)
+        modified = format_datetime(version[1].astimezone(timezone.utc).replace(microsecond=0),
+                                   usegmt=True)
         headers = {"ETag": etag, "Last-Modified": modified,
                    "Cache-Control": f"public, max-age={MAX_AGE[match['kind']]}",
                    "Vary": "Accept, Accept-Language"}

@@ -102,7 +102,7 @@ def serve(workers: int | None, no_sample: bool):
                f"(OGC API {settings.server.base_url}/ogc, health /healthz)")
     uvicorn.run("geoserver.asgi:app_from_env", factory=True, host=settings.server.host,
                 port=settings.server.port, workers=workers or settings.server.workers,
-                log_level="warning", proxy_headers=False)
+                log_level="warning", proxy_headers=False, loop="uvloop", http="httptools")
 
 
 def _prepare_database(settings: Settings, load_sample: bool) -> None:
