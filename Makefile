@@ -19,5 +19,8 @@ test: install
 	@url="$${TEST_DATABASE_URL:-}"; [ -n "$$url" ] || url=$$(scripts/database.sh amanat_test) || exit 1; \
 	  TEST_DATABASE_URL="$$url" $(PY) -m pytest $(PYTEST_ARGS)
 
+bench: install
+	@scripts/bench.sh
+
 clean-state:
 	rm -rf var
