@@ -9,10 +9,11 @@ PY := $(VENV)/bin/python
 
 install:
 	@scripts/install.sh
+	@webmap/install-assets.sh
 
 run: install
 	@url="$${DATABASE_URL:-}"; [ -n "$$url" ] || url=$$(scripts/database.sh amanat) || exit 1; \
-	  DATABASE_URL="$$url" $(VENV)/bin/amanat serve
+	  DATABASE_URL="$$url" $(VENV)/bin/amanat serve --with-worker
 
 test: install
 	@scripts/test-tools.sh

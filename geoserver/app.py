@@ -7,14 +7,18 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.routing import Mount, Route
 
-from geoserver import errors, ogc
+from geoserver import auth, errors, imagery, ogc
+from geoserver.audit_api import audit_trail
+from geoserver.editing import FeatureEditing
 from geoserver.caching import LayerCaching
 from geoserver.health import healthz
-from geoserver.ogc_params import ItemParameters
+from geoserver.ogc_params import RequestChecks
 from geoserver.settings import Settings
 from layers import pool
 from layers.versions import LayerVersions
-from webmap.page import index
+from processing import routes as processing_routes
+from processing import runtime as processing_runtime
+from webmap import routes as webmap_routes
 
 LOGGER = logging.getLogger(__name__)
 
@@ -51,13 +55,20 @@ def create_app(settings: Settings) -> Starlette:
     """Assemble the server from its parts; nothing is built before this is called."""
     _configure_pools(settings)
     versions = LayerVersions(settings.database.dsn)
+    processing_runtime.configure(settings)   # validates the rules file, loads the signing key
     routes = [
-        Route("/", index),
+        *webmap_routes.routes(settings),   # / (the map), /search, /static
         Route("/healthz", healthz),
-        Mount("/ogc", app=ItemParameters(LayerCaching(ogc.build(settings), versions))),
+        *processing_routes.routes(),  # /certificates and /ogc/jobs (before the /ogc mount)
+        Route("/audit", audit_trail, methods=["GET"]),   # admins (geoserver.auth.POLICY)
+        Mount("/ogc", app=FeatureEditing(   # Part 4 writes; signed-in item reads (editing.py)
+            RequestChecks(LayerCaching(ogc.build(settings), versions)), settings)),
+        *imagery.routes(settings),   # /raster, /panoramas and their /openapi.json
     ]
     app = Starlette(routes=routes, lifespan=_lifespan(settings, versions))
     app.state.settings = settings
     errors.install(app)
+    processing_routes.install_errors(app)
     app.add_exception_handler(HTTPException, _http_error)
+    auth.install(app, settings)   # sign-on and roles in front of every route
     return app

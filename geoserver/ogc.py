@@ -17,7 +17,7 @@ import psycopg
 import yaml
 from psycopg import sql
 
-from geoserver import pygeoapi_fixes
+from geoserver import openapi, pygeoapi_fixes
 from geoserver.settings import Settings
 from layers.catalogue import layer_for_table
 
@@ -115,7 +115,8 @@ def prepare(settings: Settings) -> tuple[Path, Path]:
         config_path.write_text(text, encoding="utf-8")
         config_path.chmod(0o600)
         document = yaml.safe_load(generate_openapi_document(config_path, "yaml"))
-        openapi_path.write_text(yaml.safe_dump(complete_openapi(document), allow_unicode=True),
+        document = openapi.bundle(complete_openapi(document))
+        openapi_path.write_text(yaml.safe_dump(document, allow_unicode=True),
                                 encoding="utf-8")
         stamp.write_text(digest)
     return config_path, openapi_path

@@ -130,11 +130,11 @@ def run(dsn: str, work):
     try:
         with pool.get(dsn).connection() as conn:
             return work(conn)
+    except psycopg.errors.QueryCanceled:  # an OperationalError subclass: test it first
+        raise QueryTooSlow() from None
     except (PoolTimeout, psycopg.OperationalError) as err:
         LOGGER.warning("database unavailable: %s", err.__class__.__name__)
         raise DatabaseDown() from None
-    except psycopg.errors.QueryCanceled:
-        raise QueryTooSlow() from None
     except psycopg.DataError as err:
         LOGGER.info("rejected query value: %s", err)
         raise InvalidQuery("a query value is out of range or malformed") from None

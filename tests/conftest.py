@@ -101,3 +101,12 @@ def client(settings):
 
     with TestClient(create_app(settings)) as test_client:
         yield test_client
+
+
+@pytest.fixture(scope="session")
+def analyst_auth(settings, database_url) -> dict:
+    """Authorization header of a real analyst token from the local issuer (batch jobs need it)."""
+    from geoserver.cli_auth import add_user_with_token
+
+    token = add_user_with_token(settings, "test-analyst", "analyst", None)
+    return {"Authorization": f"Bearer {token}"}

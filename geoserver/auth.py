@@ -1,0 +1,188 @@
+"""Authorisation in one place: an ASGI middleware in front of every route.
+
+It reads the caller's credentials (a bearer token or an API key), decides from the method and
+path alone whether the caller may go on, and hands the principal to the handlers in
+`scope["amanat.principal"]` (and `scope["state"]["principal"]`, i.e. `request.state.principal`).
+Handlers only refine what this allows (an office edits its own licences only).
+
+Policy, first matching rule wins (POLICY below): reads of public layers, imagery, search and
+certificates are open (so are the reads sent with POST: CQL2-JSON item queries and raster
+statistics of a shape); the audit trail is for admins; inspection photos for signed-in roles;
+`parcel-check` and `license-site-check` may be run by anyone, `batch-compliance` by analysts and
+admins; licences are written by offices and admins, inspections by inspectors and admins; any
+other write needs an admin. No credentials where some are needed: 401 with WWW-Authenticate;
+credentials that are bad: 401 (even where none were needed); the wrong role: 403.
+"""
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
+
+from geoserver.errors import error_response, message_of, status_of
+from geoserver.identity import PUBLIC, Authenticator, InvalidCredentials, Principal
+
+LOGGER = logging.getLogger(__name__)
+PRINCIPAL = "amanat.principal"
+SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
+ANY = frozenset()            # a rule for every method
+OPEN = frozenset()           # no role needed
+SIGNED_IN = frozenset({"office", "inspector", "analyst", "admin"})
+REALM = 'Bearer realm="amanat"'
+QUERY_MEDIA = "application/query-cql-json"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Requests of these methods (ANY: all) on paths matching `pattern` (and, when `media` is
+    set, with that Content-Type) need one of `roles`."""
+
+    methods: frozenset[str]
+    pattern: re.Pattern
+    roles: frozenset[str]
+    media: str | None = None
+
+    def matches(self, method: str, path: str, media: str = "") -> bool:
+        """Whether the rule covers this request."""
+        return ((not self.methods or method in self.methods) and bool(self.pattern.match(path))
+                and (self.media is None or media == self.media))
+
+
+def _rule(methods, pattern: str, roles, media: str | None = None) -> Rule:
+    """A rule from plain values."""
+    return Rule(frozenset(methods), re.compile(pattern), frozenset(roles), media)
+
+
+WRITES = ("POST", "PUT", "PATCH", "DELETE")
+POLICY: tuple[Rule, ...] = (
+    _rule(ANY, r"^/audit(/|$)", {"admin"}),
+    _rule(SAFE, r"^/ogc/collections/inspections/items/[^/]+/photos(/|$)", SIGNED_IN),
+    _rule({"OPTIONS"}, r"", OPEN),
+    _rule(SAFE, r"", OPEN),
+    _rule({"POST"}, r"^/ogc/processes/(parcel-check|license-site-check)/execution/?$", OPEN),
+    _rule({"POST"}, r"^/ogc/processes/batch-compliance/execution/?$", {"analyst", "admin"}),
+    _rule({"POST"}, r"^/certificates/verify/?$", OPEN),
+    # reads sent with POST: CQL2-JSON item queries (Features Part 3), raster statistics of a shape
+    _rule({"POST"}, r"^/ogc/collections/[^/]+/items/?$", OPEN, QUERY_MEDIA),
+    _rule({"POST"}, r"^/raster/[^/]+/statistics/?$", OPEN),
+    _rule({"DELETE"}, r"^/ogc/jobs/[^/]+/?$", {"analyst", "admin"}),
+    _rule(WRITES, r"^/ogc/collections/licenses(/|$)", {"office", "admin"}),
+    _rule(WRITES, r"^/ogc/collections/inspections(/|$)", {"inspector", "admin"}),
+    _rule(ANY, r"", {"admin"}),
+)
+
+
+def media_type(headers: Headers) -> str:
+    """The request's Content-Type without parameters, lower case."""
+    return headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+def required_roles(method: str, path: str, media: str = "", policy=POLICY) -> frozenset[str]:
+    """The roles one of which a request needs (OPEN: none)."""
+    for rule in policy:
+        if rule.matches(method, path, media):
+            return rule.roles
+    return frozenset({"admin"})
+
+
+def principal_of(scope) -> Principal:
+    """The principal the middleware set for this request (public when none)."""
+    return scope.get(PRINCIPAL, PUBLIC)
+
+
+def credential(headers: Headers) -> str | None:
+    """The bearer token or API key of a request, '' for a malformed header, None for none."""
+    value = headers.get("authorization")
+    if value is not None:
+        scheme, _, token = value.strip().partition(" ")
+        return token.strip() if scheme.lower() == "bearer" and token.strip() else ""
+    key = headers.get("x-api-key")
+    return key.strip() if key is not None else None
+
+
+def _challenge(error: str | None = None, description: str | None = None) -> str:
+    """A WWW-Authenticate value (RFC 6750)."""
+    if error is None:
+        return REALM
+    safe = (description or "").replace('"', "'").replace("\\", "/")
+    return f'{REALM}, error="{error}", error_description="{safe}"'
+
+
+def unauthorized(description: str, error: str | None = None):
+    """401 with its challenge."""
+    response = error_response(401, "Unauthorized", description)
+    response.headers["WWW-Authenticate"] = _challenge(error, description if error else None)
+    return response
+
+
+def forbidden(description: str):
+    """403: authenticated, but not allowed."""
+    response = error_response(403, "Forbidden", description)
+    response.headers["WWW-Authenticate"] = _challenge("insufficient_scope", description)
+    return response
+
+
+class Authorization:
+    """ASGI middleware: authenticate, apply POLICY, pass the principal on."""
+
+    def __init__(self, app, authenticator: Authenticator, policy=POLICY):
+        """Wrap the application."""
+        self.app, self.authenticator, self.policy = app, authenticator, policy
+
+    async def __call__(self, scope, receive, send):
+        """Answer 401/403 here, or pass the request on with its principal."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        principal, refusal = await self._principal(credential(headers))
+        if refusal is None:
+            refusal = self._refusal(scope, principal, media_type(headers))
+        if refusal is not None:
+            await refusal(scope, receive, send)
+            return
+        scope[PRINCIPAL] = principal
+        if isinstance(scope.get("state"), dict):
+            scope["state"]["principal"] = principal
+        await self.app(scope, receive, send)
+
+    async def _principal(self, found: str | None):
+        """(principal, None) or (None, error response)."""
+        if found is None:
+            return PUBLIC, None
+        if found == "":
+            return None, unauthorized("the Authorization header must read 'Bearer <token>'",
+                                      "invalid_request")
+        try:
+            return await run_in_threadpool(self.authenticator.authenticate, found), None
+        except InvalidCredentials as err:
+            return None, unauthorized(err.message, "invalid_token")
+        except Exception as err:  # database or key server down: the domain error map decides
+            status = status_of(err)
+            if status is None:
+                LOGGER.exception("authentication failed", exc_info=err)
+                return None, error_response(500, "NoApplicableCode",
+                                            "internal error; it has been logged")
+            return None, error_response(*status, message_of(err))
+
+    def _refusal(self, scope, principal: Principal, media: str):
+        """The 401/403 response for a request the principal may not make, else None."""
+        path = scope["path"].removeprefix(scope.get("root_path", ""))
+        roles = required_roles(scope["method"], path, media, self.policy)
+        if not roles or principal.has(*roles):
+            return None
+        wanted = " or ".join(sorted(roles))
+        if principal.is_public:
+            return unauthorized(f"sign in: this needs the role {wanted}")
+        return forbidden(f"this needs the role {wanted}")
+
+
+def install(app, settings) -> Authenticator:
+    """Put the middleware in front of the application's routes; return its authenticator."""
+    authenticator = Authenticator(settings.auth, settings.server.state_dir,
+                                  settings.database.dsn)
+    app.add_middleware(Authorization, authenticator=authenticator)
+    return authenticator

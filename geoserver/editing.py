@@ -1,0 +1,441 @@
+"""OGC API Features Part 4 (create, replace, update, delete) for licences and inspections.
+
+An ASGI handler in front of pygeoapi (whose own write routes have no PATCH, no If-Match and no
+access control): POST /collections/{id}/items, PUT / PATCH / DELETE /collections/{id}/items/{fid}
+for the editable collections, GET of inspection photos, and — for signed-in callers only — GET
+of a single licence or inspection with its entity tag (and, for its owner, the holder's details),
+never cached by shared caches. Everything else, including every anonymous read, goes to the
+wrapped application untouched.
+
+Bodies: a GeoJSON Feature (application/geo+json or application/json), a JSON merge patch for
+PATCH (application/merge-patch+json), or for an inspection with photos multipart/form-data with
+a `feature` part and up to N `photo` parts. Sizes are checked before parsing: a JSON body is a
+point feature and may not exceed max_feature_bytes, so a geometry with millions of vertices is
+refused (413) before it is read in full.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from dataclasses import dataclass
+from urllib.parse import parse_qsl
+
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers, UploadFile
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
+
+from geoserver import photos
+from geoserver.auth import QUERY_MEDIA, media_type, principal_of
+from geoserver.errors import error_response, message_of, status_of
+from geoserver.identity import Principal
+from geoserver.photos import PayloadTooLarge, UnsupportedMediaType
+from geoserver.settings import Settings
+from layers import editing
+from layers.audit import Actor
+from layers.catalogue import LAYERS
+from layers.feature_rules import CLIENT_ID, SPECS, InvalidFeature
+
+LOGGER = logging.getLogger(__name__)
+ITEMS = re.compile(r"^/collections/(?P<collection>[^/]+)/items(?:/(?P<item>[^/]+))?/?$")
+PHOTO = re.compile(r"^/collections/inspections/items/(?P<item>[0-9]{1,18})/photos/"
+                   r"(?P<position>[0-9]{1,3})$")
+WRITES = {"POST": "create", "PUT": "replace", "PATCH": "update", "DELETE": "delete"}
+JSON_TYPES = ("application/geo+json", "application/json")
+PATCH_TYPES = ("application/merge-patch+json", *JSON_TYPES)
+GEOJSON = "application/geo+json"
+STATUS = {"created": 201, "replayed": 201, "replaced": 200, "updated": 200, "deleted": 204}
+
+
+class MethodNotAllowed(Exception):
+    """A write this route does not take (the message says which do)."""
+
+    def __init__(self, message: str, allow: str):
+        """Keep the message and the Allow header."""
+        super().__init__(message)
+        self.message, self.allow = message, allow
+
+
+ERRORS = {
+    editing.InvalidFeature: (400, "InvalidParameterValue"),
+    editing.NotAllowed: (403, "Forbidden"),
+    editing.FeatureMissing: (404, "NotFound"),
+    MethodNotAllowed: (405, "MethodNotAllowed"),
+    editing.Conflict: (409, "Conflict"),
+    editing.PreconditionFailed: (412, "PreconditionFailed"),
+    PayloadTooLarge: (413, "PayloadTooLarge"),
+    UnsupportedMediaType: (415, "UnsupportedMediaType"),
+    editing.PreconditionRequired: (428, "PreconditionRequired"),
+}
+
+
+def error_status(exc: Exception) -> tuple[int, str] | None:
+    """(status, OGC code) of an editing error, then of any other domain error."""
+    for kind, status in ERRORS.items():
+        if isinstance(exc, kind):
+            return status
+    return status_of(exc)
+
+
+@dataclass
+class Body:
+    """What a write request carried."""
+
+    feature: dict | None = None
+    photos: tuple = ()                  # (editing.Photo, bytes)
+
+
+def _actor(scope, principal: Principal) -> Actor:
+    """The principal, and the client it called from, for ownership checks and the audit."""
+    client = scope.get("client")
+    return Actor(principal.subject, principal.kind, principal.roles, principal.office,
+                 principal.api_key_id, client[0] if client else None,
+                 Headers(scope=scope).get("user-agent"))
+
+
+class FeatureEditing:
+    """ASGI dispatcher: writes, photos and signed-in single-item reads here; the rest on."""
+
+    def __init__(self, app, settings: Settings):
+        """Wrap the OGC application."""
+        self.app = app
+        self.dsn = settings.database.dsn
+        self.limits = settings.editing
+        self.base_url = f"{settings.server.base_url}/ogc"
+        self.photo_root = settings.server.state_dir / "photos"
+        self.context = _context()
+
+    async def __call__(self, scope, receive, send):
+        """Route the request."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = scope["path"].removeprefix(scope.get("root_path", ""))
+        method = scope["method"]
+        handler = None
+        if method in WRITES and (match := ITEMS.match(path)) and match["collection"] in LAYERS \
+                and not _is_query(scope):
+            handler = self._write(scope, receive, match)
+        elif method in ("GET", "HEAD"):
+            handler = self._read(scope, path)
+        if handler is None:
+            await self.app(scope, receive, send)
+            return
+        try:
+            response = await handler
+        except Exception as exc:  # noqa: BLE001 - every error becomes a response here
+            response = self._error(scope, exc)
+        await response(scope, receive, send)
+
+    def _read(self, scope, path: str):
+        """The coroutine answering a photo or a signed-in single-item GET, else None."""
+        principal = principal_of(scope)
+        if principal.is_public:
+            return None
+        if match := PHOTO.match(path):
+            return self._photo(int(match["item"]), int(match["position"]))
+        match = ITEMS.match(path)
+        if match and match["item"] and match["collection"] in SPECS and _plain_json(scope):
+            return self._private_item(scope, match["collection"], match["item"], principal)
+        return None
+
+    def _error(self, scope, exc: Exception) -> Response:
+        """The OGC exception document of an error (500 for anything unforeseen)."""
+        status = error_status(exc)
+        if status is None:
+            LOGGER.exception("editing failed on %s %s", scope["method"], scope["path"],
+                             exc_info=exc)
+            return error_response(500, "NoApplicableCode", "internal error; it has been logged")
+        response = error_response(*status, message_of(exc))
+        if isinstance(exc, MethodNotAllowed):
+            response.headers["Allow"] = exc.allow
+        return response
+
+    async def _write(self, scope, receive, match) -> Response:
+        """Check the route, read the body, carry out the write."""
+        collection, item = match["collection"], match["item"]
+        action = WRITES[scope["method"]]
+        _check_route(collection, item, action)
+        feature_id = _feature_id(item) if item else None
+        headers = Headers(scope=scope)
+        body = Body() if action == "delete" else await self._body(scope, receive, headers,
+                                                                  collection, action)
+        principal = principal_of(scope)
+        write = self._prepare(collection, action, feature_id, body, headers)
+        outcome = await run_in_threadpool(editing.apply, self.dsn, write,
+                                          _actor(scope, principal), self.context)
+        return self._written(collection, outcome)
+
+    def _prepare(self, collection: str, action: str, feature_id, body: Body,
+                 headers: Headers) -> editing.Write:
+        """The write to carry out, with its idempotency key and fingerprint."""
+        client_id = _client_id(headers, body.feature) if action == "create" else None
+        if body.photos and collection != "inspections":
+            raise UnsupportedMediaType("only inspections take photos")
+        last_step = None
+        if body.photos:
+            def last_step(_feature_id: int) -> None:
+                for photo, data in body.photos:
+                    photos.store(self.photo_root, photo, data)
+        return editing.Write(
+            action, collection, feature_id, body.feature, headers.get("if-match"), client_id,
+            _fingerprint(body), tuple(photo for photo, _ in body.photos), last_step)
+
+    def _written(self, collection: str, outcome: editing.Outcome) -> Response:
+        """201 with Location, 200 with the feature, or 204."""
+        status = STATUS[outcome.action]
+        if status == 204:
+            return Response(status_code=204)
+        href = f"{self.base_url}/collections/{collection}/items/{outcome.feature_id}"
+        headers = {"ETag": outcome.etag, "Cache-Control": "no-store"}
+        if status == 201:
+            headers["Location"] = href
+        if outcome.action == "replayed":
+            headers["Idempotent-Replayed"] = "true"
+        return Response(self._with_links(collection, outcome, href).encode(), status,
+                        headers=headers, media_type=GEOJSON)
+
+    def _with_links(self, collection: str, outcome, href: str) -> str:
+        """The feature text with self, collection and photo links."""
+        links = [{"rel": "self", "type": GEOJSON, "href": f"{href}?f=json"},
+                 {"rel": "collection", "type": "application/json",
+                  "href": f"{self.base_url}/collections/{collection}"}]
+        links += [{"rel": "enclosure", "type": media, "title": f"photo {position}",
+                   "href": f"{href}/photos/{position}"} for position, media in outcome.photos]
+        return outcome.feature[:-1] + ',"links":' + json.dumps(links) + "}"
+
+    async def _body(self, scope, receive, headers: Headers, collection: str,
+                    action: str) -> Body:
+        """The parsed body, after its type and size are checked."""
+        media = media_type(headers)
+        if media == "multipart/form-data" and action == "create" and collection == "inspections":
+            return await self._multipart(scope, receive, headers)
+        allowed = PATCH_TYPES if action == "update" else JSON_TYPES
+        if media not in allowed:
+            raise UnsupportedMediaType(
+                f"send the feature as {' or '.join(allowed)}"
+                + (" (or multipart/form-data with photos)" if collection == "inspections"
+                   and action == "create" else "") + f", not {media or 'no content type'}")
+        _declared_length(headers, self.limits.max_feature_bytes)
+        raw = await _read(receive, self.limits.max_feature_bytes)
+        return Body(feature=_json(raw, "the body"))
+
+    async def _multipart(self, scope, receive, headers: Headers) -> Body:
+        """A `feature` part and up to N `photo` parts, each checked."""
+        limits = self.limits
+        _declared_length(headers, limits.max_upload_bytes)
+        request = Request(scope, _limited(receive, limits.max_upload_bytes))
+        try:
+            form = await request.form(max_files=limits.max_photos + 1, max_fields=4,
+                                      max_part_size=limits.max_feature_bytes)
+        except (MultiPartException, HTTPException) as err:   # Starlette wraps the former
+            detail = getattr(err, "message", None) or getattr(err, "detail", "")
+            if "Too many files" in detail:
+                detail = f"at most {limits.max_photos} photos per inspection"
+            raise InvalidFeature(f"the multipart body cannot be read: {detail}") from None
+        try:
+            return await _form_body(form, limits)
+        finally:
+            await form.close()
+
+    async def _photo(self, inspection_id: int, position: int) -> Response:
+        """One stored photo of an inspection."""
+        found = await run_in_threadpool(editing.photo, self.dsn, inspection_id, position)
+        if found is None:
+            raise editing.FeatureMissing("no such photo")
+        path = photos.path_of(self.photo_root, found[0], found[1])
+        if not path.exists():
+            raise editing.FeatureMissing("the photo's file is missing")
+        return FileResponse(path, media_type=found[1],
+                            headers={"Cache-Control": "private, max-age=3600",
+                                     "ETag": f'"{found[0]}"'})
+
+    async def _private_item(self, scope, collection: str, item: str,
+                            principal: Principal) -> Response:
+        """A single feature with its entity tag, as this caller may see it."""
+        feature_id = _feature_id(item)
+        found = await run_in_threadpool(editing.read, self.dsn, collection, feature_id,
+                                        _actor(scope, principal))
+        if found is None:
+            raise editing.FeatureMissing(f"no feature with id {item!r}")
+        text, tag, shown = found
+        headers = {"ETag": tag, "Cache-Control": "private, no-store", "Vary": "Authorization"}
+        if editing.matches(Headers(scope=scope).get("if-none-match", ""), tag):
+            return Response(status_code=304, headers=headers)
+        href = f"{self.base_url}/collections/{collection}/items/{feature_id}"
+        outcome = editing.Outcome("read", feature_id, tag, text, shown)
+        body = self._with_links(collection, outcome, href)
+        return Response(body.encode(), headers=headers, media_type=GEOJSON)
+
+
+def _is_query(scope) -> bool:
+    """A POST of a CQL2-JSON query to the items (a read, answered by pygeoapi)."""
+    return scope["method"] == "POST" and media_type(Headers(scope=scope)) == QUERY_MEDIA
+
+
+def _check_route(collection: str, item: str | None, action: str) -> None:
+    """MethodNotAllowed for read-only collections and for verbs on the wrong resource."""
+    if collection not in SPECS:
+        raise MethodNotAllowed(f"the {collection} collection is read-only", "GET, HEAD")
+    if action == "create" and item:
+        raise MethodNotAllowed("POST to the items of the collection to create a feature",
+                               "GET, HEAD, PUT, PATCH, DELETE")
+    if action != "create" and not item:
+        raise MethodNotAllowed(f"{action} needs a feature: /items/{{featureId}}",
+                               "GET, HEAD, POST")
+
+
+def _feature_id(item: str) -> int:
+    """A path feature id (ids are integers), or FeatureMissing."""
+    if not item.isdigit() or len(item) > 18:
+        raise editing.FeatureMissing(f"no feature with id {item!r}")
+    return int(item)
+
+
+def _plain_json(scope) -> bool:
+    """Whether a GET asks for GeoJSON with no other parameter (others stay with pygeoapi)."""
+    params = dict(parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True))
+    return set(params) <= {"f"} and params.get("f", "json") == "json"
+
+
+def _declared_length(headers: Headers, limit: int) -> None:
+    """PayloadTooLarge when Content-Length already says the body is too large."""
+    length = headers.get("content-length")
+    if length is not None and length.isdigit() and int(length) > limit:
+        raise PayloadTooLarge(f"the body is larger than {limit:,} bytes")
+
+
+def _limited(receive, limit: int):
+    """A receive() that raises PayloadTooLarge once more than `limit` bytes have come."""
+    seen = 0
+
+    async def limited():
+        nonlocal seen
+        message = await receive()
+        seen += len(message.get("body", b""))
+        if seen > limit:
+            raise PayloadTooLarge(f"the body is larger than {limit:,} bytes")
+        return message
+
+    return limited
+
+
+async def _read(receive, limit: int) -> bytes:
+    """The whole body, up to `limit` bytes."""
+    chunks, more, source = [], True, _limited(receive, limit)
+    while more:
+        message = await source()
+        if message["type"] == "http.disconnect":
+            raise InvalidFeature("the client went away before the body was complete")
+        chunks.append(message.get("body", b""))
+        more = message.get("more_body", False)
+    return b"".join(chunks)
+
+
+def _json(raw: bytes, what: str):
+    """Parsed JSON, or InvalidFeature."""
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError):
+        raise InvalidFeature(f"{what} is not valid JSON") from None
+
+
+async def _form_body(form, limits) -> Body:
+    """The feature and the checked photos of a multipart form."""
+    unknown = set(form.keys()) - {"feature", "photo"}
+    if unknown:
+        raise InvalidFeature("unknown form parts: " + ", ".join(sorted(unknown))
+                             + " (send `feature` and `photo` parts)")
+    parts = form.getlist("feature")
+    if len(parts) != 1:
+        raise InvalidFeature("send exactly one `feature` part (the GeoJSON Feature)")
+    part = parts[0]
+    raw = await part.read() if isinstance(part, UploadFile) else part.encode()
+    feature = _json(raw, "the `feature` part")
+    files = form.getlist("photo")
+    if len(files) > limits.max_photos:
+        raise InvalidFeature(f"at most {limits.max_photos} photos per inspection")
+    checked = []
+    for number, upload in enumerate(files, start=1):
+        if not isinstance(upload, UploadFile):
+            raise UnsupportedMediaType(f"photo {number} must be a file part")
+        data = await upload.read(limits.max_photo_bytes + 1)
+        checked.append((photos.check(data, upload.content_type, number, limits), data))
+    return Body(feature, tuple(checked))
+
+
+def _client_id(headers: Headers, feature) -> str | None:
+    """The idempotency key: the Idempotency-Key header or the `client_id` property."""
+    header = headers.get("idempotency-key")
+    header = header.strip().strip('"') if header is not None else None
+    given = None
+    if isinstance(feature, dict) and isinstance(feature.get("properties"), dict):
+        given = feature["properties"].get("client_id")
+    if header is not None and not CLIENT_ID.match(header):
+        raise InvalidFeature("Idempotency-Key must be 8 to 100 letters, digits, . _ : - "
+                             "(a UUID is best)")
+    if header and given is not None and given != header:
+        raise InvalidFeature("Idempotency-Key and the client_id property differ")
+    return header or (given if isinstance(given, str) else None)
+
+
+def _fingerprint(body: Body) -> str:
+    """A digest of what the request asks for (feature without its client id, photo digests)."""
+    feature = body.feature
+    if isinstance(feature, dict) and isinstance(feature.get("properties"), dict):
+        props = {k: v for k, v in feature["properties"].items() if k != "client_id"}
+        feature = {**feature, "properties": props}
+    text = json.dumps(feature, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    digest = hashlib.sha256(text.encode())
+    for photo, _ in body.photos:
+        digest.update(photo.sha256.encode())
+    return digest.hexdigest()
+
+
+def _context() -> editing.Context:
+    """Activity names and the zoning rule from the permit checks' rules file."""
+    from processing import runtime
+
+    try:
+        ruleset = runtime.current().ruleset
+    except RuntimeError:
+        LOGGER.warning("permit rules not configured: licence activities are not checked "
+                       "against zoning")
+        return editing.Context(activities={})
+    activities = {code: (names.ar, names.en) for code, names in ruleset.activities.items()}
+    return editing.Context(activities=activities, zoning=_zoning_rule(ruleset))
+
+
+def _zoning_rule(ruleset):
+    """A check (conn, parcel_no, isic, x, y) -> refusal text or None, on the rules file's
+    `zoning_activity` rules, run by the permit checks' own statements."""
+    from processing import engine, subjects
+
+    rule_ids = frozenset(rule.id for rule in ruleset.of_kind("zoning_activity"))
+    if not rule_ids:
+        return None
+
+    def refusal(conn, parcel_no: str, isic: str, x: float, y: float) -> str | None:
+        subjects.prepare(conn)
+        conn.execute("DELETE FROM check_subjects")
+        site = conn.execute("SELECT ST_AsEWKB(ST_SetSRID(ST_MakePoint(%s, %s), 4326))",
+                            [x, y]).fetchone()[0].hex()
+        subjects.add_registered_parcel(conn, "licence", parcel_no,
+                                       subjects.Proposal(isic=isic, site=site))
+        rows = engine.evaluate(conn, ruleset, only=rule_ids)
+        conn.execute("DELETE FROM check_subjects")
+        for (_, rule_id), (status, _, limit, _) in sorted(rows.items()):
+            if status == "fail":
+                allowed = ", ".join(limit) if isinstance(limit, list) else "none"
+                return (f"activity {isic} is not allowed by the zoning of parcel {parcel_no} "
+                        f"(rule {rule_id}; allowed activity prefixes: {allowed})")
+        return None
+
+    return refusal
+
+
+__all__ = ["FeatureEditing", "ERRORS", "error_status"]

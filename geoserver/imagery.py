@@ -1,0 +1,258 @@
+"""The imagery part of the server: /raster and /panoramas as one FastAPI application.
+
+FastAPI (which TiTiler builds on) generates the OpenAPI document of every imagery route; it is
+served at /openapi.json (the OGC API keeps its own at /ogc/openapi). The Starlette application
+hands these paths to this one unchanged, so links and OpenAPI paths are the public ones.
+"""
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections import OrderedDict
+from urllib.parse import urlsplit
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from rasterio.errors import CRSError
+from rio_tiler import errors as tiler_errors
+from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.routing import BaseRoute, Match, NoMatchFound
+from titiler.core import errors as titiler_errors
+
+from geoserver import errors, raster
+from geoserver.settings import Settings
+from panoramas import api as panorama_api
+
+LOGGER = logging.getLogger(__name__)
+PREFIXES = ("/raster", "/panoramas", "/openapi.json")
+TILE_PATH = re.compile(r"^/raster/([^/]+)/tiles/")
+MAX_CACHED_TILE = 1 << 20
+DEFAULT_MAX_AGE_S = 60
+
+# Library errors -> domain errors (and so, through geoserver.errors, status codes).
+LIBRARY_ERRORS: list[tuple[type[Exception], type[errors.AmanatError], str]] = [
+    (tiler_errors.TileOutsideBounds, errors.NotFound, "tile outside the dataset"),
+    (tiler_errors.PointOutsideBounds, errors.NotFound, "point outside the dataset"),
+    (titiler_errors.TileNotFoundError, errors.NotFound, "tile not found"),
+    (tiler_errors.InvalidExpression, errors.InvalidInput, "invalid band expression"),
+    (tiler_errors.MissingBands, errors.InvalidInput, "no band selected"),
+    (tiler_errors.InvalidBandName, errors.InvalidInput, "invalid band"),
+    (tiler_errors.InvalidColorMapName, errors.InvalidInput, "unknown colour map"),
+    (tiler_errors.InvalidColorFormat, errors.InvalidInput, "invalid colour map"),
+    (tiler_errors.InvalidFormat, errors.InvalidInput, "invalid image format"),
+    (tiler_errors.InvalidBufferSize, errors.InvalidInput, "invalid tile buffer"),
+    (tiler_errors.InvalidPointDataError, errors.InvalidInput, "invalid point data"),
+    (titiler_errors.BadRequestError, errors.InvalidInput, "invalid request"),
+    (CRSError, errors.InvalidInput, "unknown coordinate reference system"),
+]
+
+
+def _route_path(scope) -> str:
+    """The request path below the application's root path."""
+    path, root = scope["path"], scope.get("root_path", "")
+    return path[len(root):] if root and path.startswith(root) else path
+
+
+class PrefixRoute(BaseRoute):
+    """A Starlette route passing every path under some prefixes to an ASGI app, unchanged."""
+
+    def __init__(self, prefixes: tuple[str, ...], app):
+        """Route `prefixes` (and everything below them) to `app`."""
+        self.prefixes, self.app = prefixes, app
+
+    def matches(self, scope):
+        """Full match for HTTP requests under one of the prefixes."""
+        if scope["type"] == "http":
+            path = scope["path"]
+            if any(path == p or path.startswith(p + "/") for p in self.prefixes):
+                return Match.FULL, {"endpoint": self.app}
+        return Match.NONE, {}
+
+    def url_path_for(self, name, /, **path_params):
+        """Imagery routes are not addressed by name from the outer application."""
+        raise NoMatchFound(name, path_params)
+
+    async def handle(self, scope, receive, send):
+        """Hand the request over."""
+        await self.app(scope, receive, send)
+
+
+def routes(settings: Settings) -> list[BaseRoute]:
+    """Routes to add to the Starlette application."""
+    return [PrefixRoute(PREFIXES, build(settings))]
+
+
+def build(settings: Settings):
+    """The imagery ASGI application: FastAPI routes, error map, tile cache, cache headers."""
+    registry = raster.Registry(settings.database.dsn, raster.raster_store(settings),
+                               settings.imagery.registry_ttl_s)
+    app = FastAPI(title="Amanat imagery", version="1.0",
+                  description="Orthophoto, elevation and hillshade tiles (TiTiler, datasets "
+                              "addressed by registry id) and 360° street-level panoramas.",
+                  openapi_url="/openapi.json", docs_url=None, redoc_url=None)
+    app.include_router(raster.build_router(settings, registry))
+    app.include_router(panorama_api.build_router(settings))
+    _install_errors(app)
+    wrapped = TileCache(app, registry, settings.imagery.tile_cache_mb << 20)
+    wrapped = CacheHeaders(wrapped, settings.imagery.max_age_s)
+    if settings.server.public_url:
+        wrapped = PublicURL(wrapped, settings.server.public_url)
+    return wrapped
+
+
+def _install_errors(app: FastAPI) -> None:
+    """Domain errors through geoserver.errors; library and validation errors mapped to them."""
+    app.add_exception_handler(errors.AmanatError, errors.domain_error)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    for kind, _, _ in LIBRARY_ERRORS:
+        app.add_exception_handler(kind, _library_error)
+
+
+async def _library_error(request: Request, exc: Exception):
+    """A rio-tiler/TiTiler error as the domain error of LIBRARY_ERRORS (detail to the log)."""
+    for kind, domain, message in LIBRARY_ERRORS:
+        if isinstance(exc, kind):
+            LOGGER.info("%s on %s: %s", kind.__name__, request.url.path, exc)
+            return await errors.domain_error(request, domain(message))
+    return await errors.unexpected_error(request, exc)
+
+
+async def _http_error(request: Request, exc: HTTPException):
+    """Routing 404/405 as OGC-style JSON."""
+    code = "NotFound" if exc.status_code == 404 else "InvalidRequest"
+    return errors.error_response(exc.status_code, code, exc.detail)
+
+
+async def _validation_error(request: Request, exc: RequestValidationError):
+    """A parameter that does not validate: 400 naming the parameters (not echoing values)."""
+    names = sorted({str(loc[-1]) if loc[0] != "body" else "body"
+                    for loc in (err.get("loc") or ("request",) for err in exc.errors())})
+    return errors.error_response(400, "InvalidParameterValue",
+                                 "invalid value for: " + (", ".join(names) or "request"))
+
+
+class TileCache:
+    """Rendered raster tiles kept in memory (LRU, bounded in bytes), per worker process.
+
+    The key holds the dataset's file name, which changes whenever the dataset is replaced.
+    """
+
+    def __init__(self, app, registry: raster.Registry, max_bytes: int):
+        """Cache the tile responses of `app` up to `max_bytes` (0 turns the cache off)."""
+        self.app, self.registry, self.max_bytes = app, registry, max_bytes
+        self._entries: OrderedDict[tuple, tuple[int, list, bytes]] = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()
+
+    def _key(self, scope) -> tuple | None:
+        """Cache key of a tile request, or None when it is not cacheable."""
+        if not self.max_bytes or scope["type"] != "http" or scope["method"] != "GET":
+            return None
+        match = TILE_PATH.match(_route_path(scope))
+        dataset = self.registry.peek(match.group(1)) if match else None
+        if dataset is None:
+            return None
+        query = "&".join(sorted(scope.get("query_string", b"").decode("latin-1").split("&")))
+        return dataset.file, _route_path(scope), query
+
+    async def __call__(self, scope, receive, send):
+        """Answer from the cache, or render and remember a 200 response."""
+        key = self._key(scope)
+        if key is None:
+            return await self.app(scope, receive, send)
+        with self._lock:
+            hit = self._entries.get(key)
+            if hit:
+                self._entries.move_to_end(key)
+        if hit:
+            status, headers, body = hit
+            await send({"type": "http.response.start", "status": status,
+                        "headers": headers + [(b"x-tile-cache", b"hit")]})
+            return await send({"type": "http.response.body", "body": body})
+        await self.app(scope, receive, self._recorder(key, send))
+
+    def _recorder(self, key: tuple, send):
+        """A `send` that also keeps a copy of a small 200 response."""
+        start, chunks = {}, []
+
+        async def record(message):
+            if message["type"] == "http.response.start":
+                start.update(message)
+            elif start.get("status") == 200:
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body"):
+                    self._store(key, start, b"".join(chunks))
+            await send(message)
+
+        return record
+
+    def _store(self, key: tuple, start: dict, body: bytes) -> None:
+        """Insert a response, evicting the least recently used ones beyond the budget."""
+        if len(body) > min(MAX_CACHED_TILE, self.max_bytes):
+            return
+        with self._lock:
+            if key in self._entries:
+                return
+            self._entries[key] = (start["status"], list(start.get("headers", [])), body)
+            self._size += len(body)
+            while self._size > self.max_bytes:
+                _, (_, _, old) = self._entries.popitem(last=False)
+                self._size -= len(old)
+
+
+class CacheHeaders:
+    """Cache-Control on imagery responses: errors are never cached (stock TiTiler caches 404s).
+
+    Also names JPEG by its registered media type (TiTiler says image/jpg for .jpg).
+    """
+
+    def __init__(self, app, raster_max_age_s: int):
+        """Dataset responses get `raster_max_age_s`; listings and other JSON a minute."""
+        self.app, self.raster_max_age = app, raster_max_age_s
+
+    async def __call__(self, scope, receive, send):
+        """Set the header on the way out unless the endpoint chose one."""
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        raster_path = _route_path(scope).startswith("/raster/")   # not the listing itself
+        age = self.raster_max_age if raster_path else DEFAULT_MAX_AGE_S
+
+        async def send_with_header(message):
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                if message["status"] >= 400:
+                    headers["Cache-Control"] = "no-store"
+                elif "cache-control" not in headers:
+                    headers["Cache-Control"] = f"public, max-age={age}"
+                if headers.get("content-type") == "image/jpg":
+                    headers["Content-Type"] = "image/jpeg"
+            await send(message)
+
+        await self.app(scope, receive, send_with_header)
+
+
+class PublicURL:
+    """Requests seen as addressed to PUBLIC_URL, so TiTiler's links (tilejson, WMTS) use it."""
+
+    def __init__(self, app, public_url: str):
+        """Rewrite scheme, host and path prefix of every request to those of `public_url`."""
+        parts = urlsplit(public_url)
+        self.app, self.scheme, self.netloc = app, parts.scheme, parts.netloc
+        self.host = parts.hostname or parts.netloc
+        self.prefix = parts.path.rstrip("/")
+        self.port = parts.port or (443 if parts.scheme == "https" else 80)
+
+    async def __call__(self, scope, receive, send):
+        """Hand over a scope that names the public address."""
+        if scope["type"] == "http":
+            headers = [(k, v) for k, v in scope["headers"] if k != b"host"]
+            root = self.prefix + scope.get("root_path", "")
+            scope = {**scope, "scheme": self.scheme, "server": (self.host, self.port),
+                     "headers": [(b"host", self.netloc.encode()), *headers],
+                     "root_path": root, "app_root_path": root,
+                     "path": self.prefix + scope["path"]}
+        await self.app(scope, receive, send)

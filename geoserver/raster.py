@@ -1,0 +1,271 @@
+"""/raster: the registered datasets, and TiTiler endpoints addressed by registry id only.
+
+Stock TiTiler hands the client's `url=` to GDAL. Here the path dependency looks the dataset id up
+in the registry (a cached copy of the `rasters` table) and returns a file inside the raster store;
+nothing from the request is ever turned into a path, and an unknown id, a missing file and a
+malformed id all get the same 404 message.
+"""
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated
+
+import attr
+import rasterio
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Path as PathParam
+from pydantic import Field
+from rio_tiler.io import Reader
+from titiler.core.dependencies import DefaultDependency
+from titiler.core.factory import TilerFactory
+
+from geoserver.errors import InvalidInput, NotFound
+from geoserver.settings import Settings
+from layers import pool
+from layers.rasters import Raster, is_valid_id, list_rasters
+
+NOT_FOUND = "raster dataset not found"
+ZOOM_OUT_OF_RANGE = "zoom level outside the dataset's range"
+MISS_REFRESH_S = 1.0           # an unknown id re-reads the registry at most this often
+HANDLES_PER_THREAD = 8         # open datasets kept per worker thread
+MAX_IMAGE_SIZE = 4096          # largest preview/statistics read, in pixels per side
+MAX_TILE_BUFFER = 64
+LOCATION_MARKS = ("://", "/vsi", "../", "..\\", "file:")   # any parameter naming a file/URL
+BAND_TOKEN = re.compile(r"\bb(\d+)\b")
+RESCALE = re.compile(r"^\s*-?[0-9.eE+-]+\s*,\s*-?[0-9.eE+-]+\s*$")
+MATRIX_SETS = ("WebMercatorQuad", "WorldCRS84Quad")
+GDAL_ENV = {"GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR"}   # registry files have no sidecars
+
+
+def raster_store(settings: Settings) -> Path:
+    """Where the registered COGs are kept."""
+    return settings.server.state_dir / "rasters"
+
+
+class Registry:
+    """A per-process copy of the raster registry, refreshed after `ttl` seconds."""
+
+    def __init__(self, dsn: str, store: Path, ttl: float):
+        """Remember where the registry and the files are; read nothing yet."""
+        self._dsn, self._store, self._ttl = dsn, store.resolve(), ttl
+        self._rasters: dict[str, Raster] = {}
+        self._read_at = float("-inf")
+        self._lock = threading.Lock()
+
+    def all(self, max_age: float | None = None) -> dict[str, Raster]:
+        """Every registered dataset by id, re-read from the database when older than `max_age`."""
+        max_age = self._ttl if max_age is None else max_age
+        if time.monotonic() - self._read_at > max_age:
+            with self._lock:
+                if time.monotonic() - self._read_at > max_age:
+                    with pool.get(self._dsn).connection() as conn:
+                        self._rasters = {r.id: r for r in list_rasters(conn)}
+                    self._read_at = time.monotonic()
+        return self._rasters
+
+    def peek(self, raster_id: str) -> Raster | None:
+        """The dataset as last read, without going to the database (for the event loop)."""
+        return self._rasters.get(raster_id)
+
+    def get(self, raster_id: str) -> Raster:
+        """The dataset registered under `raster_id`; NotFound (one message) otherwise."""
+        if not is_valid_id(raster_id):
+            raise NotFound(NOT_FOUND)
+        raster = self.all().get(raster_id)
+        if raster is None:   # a dataset added since the last read shows up within a second
+            raster = self.all(max_age=MISS_REFRESH_S).get(raster_id)
+        if raster is None:
+            raise NotFound(NOT_FOUND)
+        return raster
+
+    def path(self, raster: Raster) -> Path:
+        """The dataset's file inside the store; NotFound (same message) if it is not there."""
+        path = (self._store / raster.file).resolve()
+        if path.parent != self._store or not path.is_file():
+            raise NotFound(NOT_FOUND)
+        return path
+
+
+def registry_reader(per_thread: int = HANDLES_PER_THREAD) -> type[Reader]:
+    """rio-tiler's Reader over per-thread open handles of the (immutable) registry files."""
+    # Registry files are content-named and never change, so each worker thread keeps its last
+    # `per_thread` datasets open instead of opening and parsing the file on every tile.
+    handles = threading.local()
+
+    @attr.s
+    class RegistryReader(Reader):
+        """A Reader that borrows this thread's open handle of its file."""
+
+        def __attrs_post_init__(self):
+            """Take the thread's handle (opening it once) before Reader's own setup."""
+            if self.dataset is None:
+                self.dataset = _thread_handle(handles, self.input, per_thread)
+            super().__attrs_post_init__()
+
+    return RegistryReader
+
+
+def _thread_handle(handles: threading.local, path: str, keep: int):
+    """This thread's open rasterio dataset for `path` (the `keep` most recent stay open)."""
+    opened = getattr(handles, "opened", None)
+    if opened is None:
+        opened = handles.opened = OrderedDict()
+    dataset = opened.pop(path, None)
+    if dataset is None or dataset.closed:
+        dataset = rasterio.open(path)
+    opened[path] = dataset
+    while len(opened) > keep:
+        opened.popitem(last=False)[1].close()
+    return dataset
+
+
+@lru_cache(maxsize=256)
+def _zoom_range(path: str, tms_id: str) -> tuple[int, int]:
+    """Native zoom range of a file in a tile matrix set (files are immutable: cached)."""
+    from morecantile import tms as matrix_sets
+
+    with Reader(path, tms=matrix_sets.get(tms_id)) as reader:
+        return int(reader.minzoom), int(reader.maxzoom)
+
+
+def path_dependency(registry: Registry, overzoom: int, matrix_sets: tuple[str, ...]):
+    """The TiTiler path dependency: dataset id -> file of the registry; zoom range checked."""
+
+    def dataset_path(
+        request: Request,
+        dataset_id: Annotated[str, PathParam(description="Dataset id, as listed by GET /raster")],
+    ) -> str:
+        """Resolve the dataset id to its file; 404 for anything unknown or out of range."""
+        raster = registry.get(dataset_id)
+        path = str(registry.path(raster))
+        _check_bands(request, raster.band_count)
+        params = request.path_params
+        if "z" in params and params.get("tileMatrixSetId") in matrix_sets:
+            low, high = _zoom_range(path, params["tileMatrixSetId"])
+            z = int(params["z"]) if str(params["z"]).lstrip("-").isdigit() else -1
+            if not low <= z <= high + overzoom:
+                raise NotFound(ZOOM_OUT_OF_RANGE)
+        return path
+
+    return dataset_path
+
+
+def _check_bands(request: Request, band_count: int) -> None:
+    """Band indexes (bidx, b<n> in expression) within the dataset; rescale as 'min,max'."""
+    query = request.query_params
+    indexes = list(query.getlist("bidx"))
+    indexes += BAND_TOKEN.findall(" ".join(query.getlist("expression")))
+    if any(not v.isdigit() or not 1 <= int(v) <= band_count for v in indexes):
+        raise InvalidInput(f"band index out of range: the dataset has {band_count} band(s)")
+    if any(not RESCALE.match(v) for v in query.getlist("rescale")):
+        raise InvalidInput("rescale must be 'min,max' (two numbers)")
+
+
+def refuse_locations(request: Request) -> None:
+    """Refuse any parameter that names a file or a URL (datasets are addressed by id)."""
+    for key, value in request.query_params.multi_items():
+        text = f"{key}={value}".lower()
+        if (key.lower() == "url" or value.lstrip().startswith(("/", "\\", "~"))
+                or any(mark in text for mark in LOCATION_MARKS)):
+            raise InvalidInput("imagery parameters cannot name files or URLs; "
+                               "datasets are addressed by id (see GET /raster)")
+
+
+# Field (not Query): TiTiler also takes width and height from the path (/preview/{w}x{h}.png).
+Size = Annotated[int | None, Field(ge=1, le=MAX_IMAGE_SIZE, description="Output size (px)")]
+
+
+@dataclass
+class PreviewSize(DefaultDependency):
+    """Preview and statistics read size, bounded."""
+
+    max_size: Annotated[int | None, Field(ge=1, le=MAX_IMAGE_SIZE,
+                                          description="Largest side of the image read")] = 1024
+    height: Size = None
+    width: Size = None
+
+    def __post_init__(self):
+        """An explicit width or height replaces max_size."""
+        if self.width or self.height:
+            self.max_size = None
+
+
+@dataclass
+class PartSize(PreviewSize):
+    """Statistics-over-a-polygon read size, bounded (stock TiTiler reads full resolution)."""
+
+
+@dataclass
+class TileOptions(DefaultDependency):
+    """Tile buffer and padding, bounded."""
+
+    buffer: Annotated[float | None, Query(gt=0, le=MAX_TILE_BUFFER)] = None
+    padding: Annotated[int | None, Query(gt=0, le=MAX_TILE_BUFFER)] = None
+
+
+def _links(request: Request, raster: Raster) -> list[dict]:
+    """Links of one dataset."""
+    base = f"{str(request.base_url).rstrip('/')}/raster/{raster.id}"
+    wmq = "WebMercatorQuad"
+    return [
+        {"rel": "tilejson", "href": f"{base}/{wmq}/tilejson.json", "type": "application/json"},
+        {"rel": "tiles", "href": f"{base}/tiles/{wmq}/{{z}}/{{x}}/{{y}}.png",
+         "type": "image/png", "templated": True},
+        {"rel": "wmts", "href": f"{base}/{wmq}/WMTSCapabilities.xml",
+         "type": "application/xml"},
+        {"rel": "info", "href": f"{base}/info", "type": "application/json"},
+        {"rel": "preview", "href": f"{base}/preview.png", "type": "image/png"},
+        {"rel": "point", "href": f"{base}/point/{{lon}},{{lat}}", "templated": True,
+         "type": "application/json"},
+        {"rel": "statistics", "href": f"{base}/statistics", "type": "application/json"},
+    ]
+
+
+def _listing(registry: Registry):
+    """GET /raster."""
+
+    def list_datasets(request: Request) -> dict:
+        """The registered raster datasets: id, title, kind, bounds (lon/lat), zoom range, links."""
+        return {"datasets": [
+            {"id": r.id, "title": r.title, "kind": r.kind, "bounds": list(r.bounds),
+             "crs": r.crs, "band_count": r.band_count, "dtype": r.dtype,
+             "resolution_m": r.resolution_m, "minzoom": r.minzoom, "maxzoom": r.maxzoom,
+             "links": _links(request, r)}
+            for r in registry.all().values()]}
+
+    return list_datasets
+
+
+PREFIX = "/raster/{dataset_id}"
+
+
+def tiler_factory(settings: Settings, registry: Registry) -> TilerFactory:
+    """TiTiler's endpoints for one dataset, resolved through the registry; bounded reads."""
+    from morecantile import TileMatrixSets
+    from morecantile import tms as matrix_sets
+
+    return TilerFactory(
+        router_prefix=PREFIX, name="raster", reader=registry_reader(),
+        path_dependency=path_dependency(registry, settings.imagery.overzoom, MATRIX_SETS),
+        environment_dependency=lambda: GDAL_ENV,
+        supported_tms=TileMatrixSets({name: matrix_sets.get(name) for name in MATRIX_SETS}),
+        img_preview_dependency=PreviewSize, img_part_dependency=PartSize,
+        tile_dependency=TileOptions, add_viewer=False, add_part=False,
+    )
+
+
+def build_router(settings: Settings, registry: Registry,
+                 tiler: TilerFactory | None = None) -> APIRouter:
+    """The /raster routes: the listing and the TiTiler factory under /raster/{dataset_id}."""
+    tiler = tiler or tiler_factory(settings, registry)
+    router = APIRouter(dependencies=[Depends(refuse_locations)], tags=["Raster"])
+    router.add_api_route("/raster", _listing(registry), methods=["GET"],
+                         summary="List the registered raster datasets")
+    router.include_router(tiler.router, prefix=PREFIX)
+    return router

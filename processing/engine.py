@@ -1,0 +1,235 @@
+"""Running checks: one subject (parcel-check, license-site-check) or a whole area (batch).
+
+A single check is one transaction on a pooled connection: the subject row, one statement per
+rule kind (sent together in a pipeline), the signed certificate and the job record. Any error
+rolls all of it back, so a failed check leaves nothing written.
+"""
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime, timezone
+
+import psycopg
+from psycopg_pool import PoolTimeout
+
+from geoserver.errors import Unavailable
+from layers import pool
+from processing import certificates, checks, jobs, results, subjects
+from processing.errors import CheckInputError, UnknownParcel
+from processing.inputs import BatchCheck, ParcelCheck, SiteCheck
+
+LOGGER = logging.getLogger(__name__)
+PROBLEMS = {
+    "outside_city": "the parcel is outside the municipality",
+    "footprint_outside_parcel": "the footprint is not inside its parcel",
+    "site_outside_city": "the location is outside the municipality",
+    "site_outside_parcel": "the location is not on the parcel",
+}
+
+
+def evaluate(conn, ruleset, only: frozenset[str] | None = None) -> dict:
+    """Run every rule statement over check_subjects: {(sid, rule_id): (status, m, lim, ev)}."""
+    statements = checks.statements(ruleset, only)
+    with conn.pipeline():
+        cursors = [conn.execute(checks.for_results(text), params)
+                   for _, text, params in statements]
+    return {(row[0], row[1]): row[2:] for cur in cursors for row in cur.fetchall()}
+
+
+def _refuse_problems(conn, ruleset) -> None:
+    """CheckInputError for a subject that cannot be checked."""
+    problems = subjects.subject_problems(conn, ruleset.tolerance.length_m)
+    for key, text in PROBLEMS.items():
+        if problems.get(key):
+            raise CheckInputError(text)
+
+
+def _body(process_id: str, ruleset, facts: dict, echo: dict, rows: dict) -> dict:
+    """The result document (before it gets its id and signature)."""
+    items = [results.rule_result(rule, rows.get((0, rule.id)), facts, ruleset)
+             for rule in ruleset.rules]
+    verdict = results.verdict(items)
+    return {"process": process_id, "ruleset": ruleset.stamp(), "subject": facts,
+            "inputs": echo, "verdict": verdict, "verdict_label": results.VERDICTS[verdict],
+            "summary": results.summary(items), "rules": items}
+
+
+def check_parcel(conn, ruleset, request: ParcelCheck) -> dict:
+    """Evaluate a parcel-check in the caller's transaction; the unsigned result document."""
+    subjects.prepare(conn)
+    proposal = request.proposal
+    if request.parcel_no is not None:
+        if not subjects.add_registered_parcel(conn, "parcel", request.parcel_no, proposal):
+            raise UnknownParcel(f"no parcel numbered {request.parcel_no!r}")
+    else:
+        subjects.add_drawn_parcel(conn, "parcel", request.parcel, proposal)
+    _refuse_problems(conn, ruleset)
+    facts = subjects.subject_facts(conn)
+    facts["isic"] = proposal.isic
+    return _body("parcel-check", ruleset, facts, request.echo, evaluate(conn, ruleset))
+
+
+def check_site(conn, ruleset, request: SiteCheck) -> dict:
+    """Evaluate a license-site-check in the caller's transaction; the unsigned document."""
+    subjects.prepare(conn)
+    proposal = request.proposal
+    if request.parcel_no is not None:
+        if not subjects.add_registered_parcel(conn, "licence", request.parcel_no, proposal):
+            raise UnknownParcel(f"no parcel numbered {request.parcel_no!r}")
+    else:
+        _refuse_outside(conn, proposal.site)
+        if not subjects.add_parcel_under_point(conn, "licence", proposal):
+            raise CheckInputError("the location is not on a registered parcel")
+    _refuse_problems(conn, ruleset)
+    facts = subjects.subject_facts(conn)
+    facts["isic"] = proposal.isic
+    activity = ruleset.activities[proposal.isic]
+    facts["activity"] = {"code": proposal.isic, "ar": activity.ar, "en": activity.en}
+    return _body("license-site-check", ruleset, facts, request.echo, evaluate(conn, ruleset))
+
+
+def _refuse_outside(conn, ewkb: str) -> None:
+    """CheckInputError when a point is outside every municipality."""
+    inside = conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM municipalities m "
+        "WHERE ST_Intersects(m.geom_utm, ST_Transform(%s::geometry, 32639)))", [ewkb]).fetchone()
+    if not inside[0]:
+        raise CheckInputError("the location is outside the municipality")
+
+
+def issue(conn, signer, body: dict) -> tuple[dict, str]:
+    """Give a result document its id and time, sign it and store it (caller's transaction)."""
+    issued = datetime.now(timezone.utc).replace(microsecond=0)
+    document = {"id": certificates.new_id(issued), "issued_at": issued.isoformat(), **body}
+    token = signer.sign(document)
+    certificates.store(conn, document, token, signer.kid)
+    return document, token
+
+
+def links(base_url: str, certificate_id: str) -> list[dict]:
+    """Where a certificate can be read, printed and verified."""
+    href = f"{base_url}/certificates/{certificate_id}"
+    return [
+        {"rel": "describedby", "type": "application/json", "href": f"{href}?f=json",
+         "title": "Certificate (signed)"},
+        {"rel": "alternate", "type": "text/html", "href": f"{href}?lang=ar",
+         "title": "الشهادة للطباعة", "hreflang": "ar"},
+        {"rel": "alternate", "type": "text/html", "href": f"{href}?lang=en",
+         "title": "Printable certificate", "hreflang": "en"},
+        {"rel": "verify", "type": "application/json", "href": f"{href}/verify",
+         "title": "Verify this certificate"},
+    ]
+
+
+def response(base_url: str, document: dict, token: str) -> dict:
+    """What a client gets back from a single check."""
+    return {**document, "jws": token, "links": links(base_url, document["id"])}
+
+
+def run_single(runtime, process_id: str, request, job_id: str | None,
+               queued: bool = False) -> dict:
+    """Check, sign and store one request, recording its job (new, or queued and now done)."""
+    check = check_parcel if isinstance(request, ParcelCheck) else check_site
+    with connection(runtime.dsn) as conn, conn.transaction():
+        body = check(conn, runtime.ruleset, request)
+        document, token = issue(conn, runtime.signer, body)
+        if queued:
+            if not jobs.finish(conn, job_id, document["id"], None):
+                raise jobs.JobDismissed(job_id)
+        elif job_id is not None:
+            jobs.record(conn, job_id, process_id, request.echo, "successful", document["id"])
+    return response(runtime.base_url, document, token)
+
+
+def connection(dsn: str):
+    """A pooled connection; a database that does not answer is Unavailable (503)."""
+    return _Guarded(dsn)
+
+
+class _Guarded:
+    """Context manager around a pool connection that turns outages into Unavailable."""
+
+    def __init__(self, dsn: str):
+        """Remember which pool to use."""
+        self._context = pool.get(dsn).connection()
+
+    def __enter__(self):
+        """Borrow a connection."""
+        try:
+            return self._context.__enter__()
+        except (PoolTimeout, psycopg.OperationalError) as err:
+            LOGGER.warning("database unavailable: %s", err.__class__.__name__)
+            raise Unavailable("the database is not available; try again shortly") from None
+
+    def __exit__(self, kind, value, traceback):
+        """Return it; map connection losses during the work to Unavailable."""
+        self._context.__exit__(kind, value, traceback)
+        if isinstance(value, psycopg.OperationalError):
+            raise Unavailable("the database is not available; try again shortly") from None
+        return False
+
+
+def validate_queued(conn, request) -> None:
+    """Refuse before queueing what would certainly fail: unknown parcel, district, municipality."""
+    if isinstance(request, BatchCheck):
+        validate_area(conn, request)
+    elif request.parcel_no is not None:
+        found = conn.execute("SELECT EXISTS (SELECT 1 FROM parcels WHERE parcel_no = %s)",
+                             [request.parcel_no]).fetchone()[0]
+        if not found:
+            raise UnknownParcel(f"no parcel numbered {request.parcel_no!r}")
+
+
+def validate_area(conn, request: BatchCheck) -> None:
+    """CheckInputError for a district or municipality code that does not exist."""
+    area = request.area
+    for table, code in (("districts", area.district), ("municipalities", area.municipality)):
+        if code is not None:
+            found = conn.execute(f"SELECT EXISTS (SELECT 1 FROM {table} WHERE code = %s)",
+                                 [code]).fetchone()[0]
+            if not found:
+                raise CheckInputError(f"unknown {table[:-1].replace('ie', 'y')} code {code!r}")
+
+
+def run_batch(conn, ruleset, request: BatchCheck, job_id: str, report, timeout_ms: int) -> dict:
+    """Check every parcel and active licence of the area, storing failures as findings."""
+    with conn.transaction():
+        conn.execute(f"SET LOCAL statement_timeout = {int(timeout_ms)}")
+        subjects.prepare(conn)
+        parcels, licences = subjects.add_area(conn, request.area)
+        report(10, f"checking {parcels} parcels and {licences} licences")
+        statements = checks.statements(ruleset, request.rule_ids, many=True)
+        for done, (kind, text, params) in enumerate(statements, start=1):
+            conn.execute(checks.for_findings(text), {**params, "job_id": job_id})
+            report(10 + 88 * done // len(statements), f"checked {kind}")
+        counts = conn.execute(
+            "SELECT rule_id, status, count(*), count(DISTINCT (subject_type, subject_id)) "
+            "FROM processing_findings WHERE job_id = %s GROUP BY 1, 2 ORDER BY 1, 2",
+            [job_id]).fetchall()
+        subjects_failing = conn.execute(
+            "SELECT subject_type, count(DISTINCT subject_id) FROM processing_findings "
+            "WHERE job_id = %s GROUP BY 1", [job_id]).fetchall()
+    return _batch_summary(ruleset, request, parcels, licences, counts, subjects_failing)
+
+
+def _batch_summary(ruleset, request, parcels, licences, counts, failing) -> dict:
+    """The summary stored with a batch job (and shown in its results)."""
+    chosen = [rule for rule in ruleset.rules
+              if request.rule_ids is None or rule.id in request.rule_ids]
+    return {
+        "ruleset": ruleset.stamp(), "area": request.echo.get("area") or "city",
+        "checked": {"parcels": parcels, "licences": licences},
+        "with_findings": {kind: n for kind, n in failing},
+        "findings": [{"rule": rule_id, "status": status, "count": n}
+                     for rule_id, status, n, _ in counts],
+        "rules": {rule.id: {"kind": rule.kind, "title": rule.title.model_dump(),
+                            "message": rule.message.model_dump(), "reference": rule.reference,
+                            "severity": rule.severity, "unit": results.unit_of(rule),
+                            "radius_m": getattr(rule, "radius_m", None)} for rule in chosen},
+    }
+
+
+def new_job_id() -> str:
+    """A fresh job id."""
+    return str(uuid.uuid4())

@@ -1,0 +1,301 @@
+"""HTTP routes of the permit checks: certificates, and the OGC API Processes job resources.
+
+The job resources (/ogc/jobs...) are served here rather than by pygeoapi because the results
+come in several formats (GeoJSON, GeoPackage, CSV) and the exceptions must carry the OGC API
+Processes types (no-such-job, result-not-ready); pygeoapi still serves /ogc/processes and
+execution, through processing.manager.
+"""
+from __future__ import annotations
+
+import functools
+import os
+import re
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, StreamingResponse
+from starlette.routing import Route
+
+from geoserver.errors import InvalidInput, error_response
+from processing import certificates, engine, exports, jobs, runtime
+from processing.errors import CheckInputError, ResultNotReady, UnknownCertificate, UnknownJob
+
+OGC_EXCEPTIONS = "http://www.opengis.net/def/exceptions/ogcapi-processes-1/1.0/"
+CERTIFICATE_ID = re.compile(r"^AMN-[0-9]{4}(-[0-9A-Z]{4}){4}$")
+TEMPLATES = Path(__file__).parent / "templates"
+RESULT_TYPES = {
+    "json": "application/geo+json", "geojson": "application/geo+json",
+    "csv": "text/csv; charset=utf-8", "gpkg": "application/geopackage+sqlite3",
+}
+ACCEPT = {"application/geopackage+sqlite3": "gpkg", "text/csv": "csv",
+          "application/geo+json": "geojson", "application/json": "json"}
+
+
+async def unknown_job(request: Request, exc: UnknownJob) -> JSONResponse:
+    """404 with the OGC API Processes type no-such-job."""
+    return error_response(404, OGC_EXCEPTIONS + "no-such-job", exc.message)
+
+
+async def not_ready(request: Request, exc: ResultNotReady) -> JSONResponse:
+    """404 with the OGC API Processes type result-not-ready."""
+    return error_response(404, OGC_EXCEPTIONS + "result-not-ready", exc.message)
+
+
+ERRORS = {UnknownJob: unknown_job, ResultNotReady: not_ready}
+
+
+def install_errors(app) -> None:
+    """Register the OGC API Processes exception types (more specific than geoserver.errors)."""
+    for kind, handler in ERRORS.items():
+        app.add_exception_handler(kind, handler)
+
+
+def _rt() -> runtime.Runtime:
+    """The configured processing runtime."""
+    return runtime.current()
+
+
+def _status(rt, row: dict) -> dict:
+    """An OGC API Processes statusInfo document."""
+    job_url = f"{rt.ogc_url}/jobs/{row['id']}"
+    info = {"jobID": str(row["id"]), "processID": row["process_id"], "type": "process",
+            "status": row["status"], "message": row["message"], "progress": row["progress"],
+            **{key: row[key].isoformat() if row[key] else None
+               for key in ("created", "started", "finished", "updated")},
+            "links": [{"href": job_url, "rel": "self", "type": "application/json"}]}
+    if row["status"] == "successful":
+        info["links"] += _result_links(job_url, row)
+    return info
+
+
+def _result_links(job_url: str, row: dict) -> list[dict]:
+    """Links to a finished job's results in every format it has."""
+    rel = "http://www.opengis.net/def/rel/ogc/1.0/results"
+    if row.get("certificate_id"):
+        return [{"href": f"{job_url}/results", "rel": rel, "type": "application/json"}]
+    return [{"href": f"{job_url}/results?f={f}", "rel": rel, "type": RESULT_TYPES[f],
+             "title": f} for f in ("geojson", "gpkg", "csv")]
+
+
+def _read_job(rt, job_id: str) -> dict:
+    """A job, after failing it if its worker has died."""
+    with engine.connection(rt.dsn) as conn:
+        job = jobs.get(conn, job_id)
+        if job["status"] in jobs.ACTIVE and job["queue_job_id"] is not None:
+            if jobs.fail_stalled(conn, rt.stalled_after_s, job["queue_job_id"]):
+                job = jobs.get(conn, job_id)
+        return job
+
+
+async def job_status(request: Request):
+    """GET /ogc/jobs/{job_id} (status) and DELETE (dismiss)."""
+    rt = _rt()
+    job_id = request.path_params["job_id"]
+    if request.method == "DELETE":
+        row = await run_in_threadpool(_read_job, rt, job_id)
+        await run_in_threadpool(_dismiss, rt, job_id)
+        return JSONResponse({**_status(rt, row), "status": "dismissed",
+                             "message": "job dismissed"})
+    return JSONResponse(_status(rt, await run_in_threadpool(_read_job, rt, job_id)))
+
+
+def _dismiss(rt, job_id: str) -> None:
+    """Dismiss a job."""
+    with engine.connection(rt.dsn) as conn:
+        jobs.dismiss(conn, job_id)
+
+
+def _page(request: Request) -> tuple[int, int]:
+    """limit and offset query parameters."""
+    try:
+        limit = int(request.query_params.get("limit", 10))
+        offset = int(request.query_params.get("offset", 0))
+    except ValueError:
+        raise InvalidInput("limit and offset must be integers") from None
+    if not (1 <= limit <= 1000 and offset >= 0):
+        raise InvalidInput("limit must be 1..1000 and offset at least 0")
+    return limit, offset
+
+
+async def job_list(request: Request):
+    """GET /ogc/jobs: jobs, newest first."""
+    rt = _rt()
+    limit, offset = _page(request)
+    process_id = request.query_params.get("processID")
+
+    def read():
+        with engine.connection(rt.dsn) as conn:
+            return jobs.listing(conn, limit, offset, process_id)
+
+    rows, total = await run_in_threadpool(read)
+    links = [{"href": f"{rt.ogc_url}/jobs", "rel": "self", "type": "application/json"}]
+    if offset + limit < total:
+        links.append({"href": f"{rt.ogc_url}/jobs?limit={limit}&offset={offset + limit}",
+                      "rel": "next", "type": "application/json"})
+    return JSONResponse({"jobs": [_status(rt, row) for row in rows], "numberMatched": total,
+                         "links": links})
+
+
+def _result_format(request: Request) -> str:
+    """The results format asked for by f= or Accept (GeoJSON by default)."""
+    wanted = request.query_params.get("f")
+    if wanted is None:
+        accept = request.headers.get("accept", "")
+        wanted = next((f for mime, f in ACCEPT.items() if mime in accept), "geojson")
+    if wanted not in RESULT_TYPES:
+        raise InvalidInput(f"unknown results format {wanted!r}; use geojson, gpkg or csv")
+    return wanted
+
+
+async def job_results(request: Request):
+    """GET /ogc/jobs/{job_id}/results: a certificate, or findings as GeoJSON, GeoPackage, CSV."""
+    rt = _rt()
+    job_id = request.path_params["job_id"]
+    fmt = _result_format(request)
+    job = await run_in_threadpool(_finished, rt, job_id)
+    if job["certificate_id"]:
+        return JSONResponse(await run_in_threadpool(_certificate_result, rt, job_id))
+    name = f"findings-{job['id']}"
+    if fmt == "gpkg":
+        path = await run_in_threadpool(_with_conn, rt, exports.geopackage, job)
+        return FileResponse(path, media_type=RESULT_TYPES["gpkg"], filename=f"{name}.gpkg",
+                            background=BackgroundTask(os.unlink, path))
+    chunks = exports.csv_chunks if fmt == "csv" else exports.geojson_chunks
+    headers = {"Content-Disposition": f'inline; filename="{name}.{fmt}"'}
+    return StreamingResponse(_streamed(rt, chunks, job), media_type=RESULT_TYPES[fmt],
+                             headers=headers)
+
+
+def _finished(rt, job_id: str) -> dict:
+    """A job that has results."""
+    with engine.connection(rt.dsn) as conn:
+        return exports.finished_job(conn, job_id)
+
+
+def _certificate_result(rt, job_id: str) -> dict:
+    """The certificate response of a single-check job."""
+    with engine.connection(rt.dsn) as conn:
+        return exports.job_result(conn, rt, job_id)
+
+
+def _with_conn(rt, function, *args):
+    """Call function(conn, *args) on a pooled connection."""
+    with engine.connection(rt.dsn) as conn:
+        return function(conn, *args)
+
+
+def _streamed(rt, chunks, job):
+    """Stream chunks made on a connection held for the whole response."""
+    with engine.connection(rt.dsn) as conn:
+        yield from chunks(conn, job)
+
+
+@functools.lru_cache(maxsize=1)
+def _templates() -> Environment:
+    """The certificate templates, autoescaped (built on first use)."""
+    return Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(
+        default=True, default_for_string=True), trim_blocks=True, lstrip_blocks=True)
+
+
+def _certificate_id(request: Request) -> str:
+    """The id in the path, or UnknownCertificate (ids have one shape only)."""
+    value = request.path_params["certificate_id"]
+    if not CERTIFICATE_ID.match(value):
+        raise UnknownCertificate(f"no certificate with id {value!r}")
+    return value
+
+
+def _fetch_certificate(rt, certificate_id: str) -> tuple[dict, str, dict]:
+    """(document, token, verification report) of a stored certificate."""
+    with engine.connection(rt.dsn) as conn:
+        document, token, _ = certificates.fetch(conn, certificate_id)
+    return document, token, certificates.verify(rt.signer, token, document)
+
+
+def _wants_html(request: Request) -> bool:
+    """HTML for f=html, or for browsers when f is not given."""
+    fmt = request.query_params.get("f")
+    if fmt is not None:
+        if fmt not in ("html", "json"):
+            raise InvalidInput("f must be html or json")
+        return fmt == "html"
+    return "text/html" in request.headers.get("accept", "")
+
+
+async def certificate(request: Request):
+    """GET /certificates/{id}: the signed certificate (JSON) or its printable page (HTML)."""
+    rt = _rt()
+    certificate_id = _certificate_id(request)
+    document, token, report = await run_in_threadpool(_fetch_certificate, rt, certificate_id)
+    lang = request.query_params.get("lang", "ar")
+    if not _wants_html(request) and "lang" not in request.query_params:
+        return JSONResponse({"certificate": document, "jws": token, "verification": report,
+                             "links": engine.links(rt.base_url, certificate_id)})
+    if lang not in ("ar", "en"):
+        raise InvalidInput("lang must be ar or en")
+    page = _templates().get_template("certificate.html").render(
+        c=document, lang=lang, report=report, base_url=rt.base_url,
+        verify_url=f"{rt.base_url}/certificates/{certificate_id}/verify", key_id=rt.signer.kid)
+    return HTMLResponse(page)
+
+
+async def certificate_verify(request: Request):
+    """GET /certificates/{id}/verify: is the stored certificate intact and our signature?"""
+    rt = _rt()
+    certificate_id = _certificate_id(request)
+    _, _, report = await run_in_threadpool(_fetch_certificate, rt, certificate_id)
+    return JSONResponse(report)
+
+
+async def verify_submitted(request: Request):
+    """POST /certificates/verify: check a certificate someone holds ({jws[, certificate]})."""
+    rt = _rt()
+    try:
+        body = await request.json()
+    except ValueError:
+        raise CheckInputError(
+            "the body must be JSON: {\"jws\": ..., \"certificate\": {...}}") from None
+    if not isinstance(body, dict) or not isinstance(body.get("jws"), str):
+        raise CheckInputError("give the certificate's \"jws\" (and optionally \"certificate\")")
+    document = body.get("certificate")
+    if document is not None and not isinstance(document, dict):
+        raise CheckInputError("\"certificate\" must be a JSON object")
+    report = certificates.verify(rt.signer, body["jws"], document)
+    report.update(await run_in_threadpool(_against_record, rt, report, body["jws"]))
+    report["valid"] = report["valid"] and report["registered"] and report["matches_record"]
+    report["tampered"] = not report["valid"]
+    return JSONResponse(report)
+
+
+def _against_record(rt, report: dict, token: str) -> dict:
+    """Whether the certificate in a token was issued here, and is the one on record."""
+    certificate_id = report.get("certificate_id")
+    if not isinstance(certificate_id, str) or not CERTIFICATE_ID.match(certificate_id):
+        return {"registered": False, "matches_record": False}
+    with engine.connection(rt.dsn) as conn:
+        try:
+            _, stored, _ = certificates.fetch(conn, certificate_id)
+        except UnknownCertificate:
+            return {"registered": False, "matches_record": False}
+    return {"registered": True, "matches_record": stored == token}
+
+
+async def public_keys(request: Request):
+    """GET /certificates/keys: the public key(s) certificates are signed with (JWKS)."""
+    return JSONResponse({"keys": [_rt().signer.public_jwk()]})
+
+
+def routes() -> list[Route]:
+    """The routes to mount on the application (before the /ogc mount)."""
+    return [
+        Route("/ogc/jobs", job_list, methods=["GET"]),
+        Route("/ogc/jobs/{job_id}", job_status, methods=["GET", "DELETE"]),
+        Route("/ogc/jobs/{job_id}/results", job_results, methods=["GET"]),
+        Route("/certificates/keys", public_keys, methods=["GET"]),
+        Route("/certificates/verify", verify_submitted, methods=["POST"]),
+        Route("/certificates/{certificate_id}", certificate, methods=["GET"]),
+        Route("/certificates/{certificate_id}/verify", certificate_verify, methods=["GET"]),
+    ]
