@@ -17,7 +17,7 @@ run: install
 
 test: install
 	@scripts/test-tools.sh
-	@url="$${TEST_DATABASE_URL:-}"; [ -n "$$url" ] || url=$$(scripts/database.sh amanat_test) || exit 1; \
+	@url="$${TEST_DATABASE_URL:-}"; [ -n "$$url" ] || url=$$(scripts/database.sh --fresh amanat_test) || exit 1; \
 	  TEST_DATABASE_URL="$$url" $(PY) -m pytest $(PYTEST_ARGS)
 
 bench: install

@@ -152,7 +152,19 @@ def _spawn_worker():
     import subprocess
 
     click.echo("starting one permit-check job worker")
-    return subprocess.Popen([sys.executable, "-m", "geoserver.cli", "worker"])
+    return subprocess.Popen([sys.executable, "-m", "geoserver.cli", "worker"],
+                            preexec_fn=_die_with_parent)
+
+
+def _die_with_parent() -> None:
+    """In the child: receive SIGTERM when the server process dies, however it dies (Linux)."""
+    import ctypes
+    import signal
+
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
 
 
 def _stop_worker(process) -> None:

@@ -1,11 +1,15 @@
 """Measured fixes to pygeoapi 0.24 internals, applied when the OGC application is built.
 
+get_exception: logs every answered error at ERROR with a traceback, 4xx included (see below).
+
 transform_bbox: pygeoapi calls it on every items request with a bbox, and it builds two pyproj
 CRS objects, a Transformer and calls `CRS.to_epsg()` each time — measured at ~25 ms per request
 on these machines, six times the cost of our whole database query, even when the bbox is already
 in the storage CRS. The replacement returns the bbox unchanged when both CRSs are the same and
 otherwise reuses one Transformer per CRS pair; the result is the same numbers.
 """
+import logging
+import threading
 from functools import lru_cache
 
 import pyproj
@@ -38,8 +42,39 @@ def transform_bbox(bbox: list, from_crs, to_crs, always_xy=False) -> list:
     return list(transform(*bbox[:n_dims]) + transform(*bbox[n_dims:]))
 
 
+_answering_client_error = threading.local()
+
+
+class _ClientErrorFilter(logging.Filter):
+    """Drop pygeoapi's ERROR records (with traceback) for 4xx answers and empty tiles: they are
+    the client's mistakes, already answered with a clear message, and flooded the log (two
+    tracebacks per empty tile). 5xx answers are still logged."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Keep the record unless it is logged while answering a client error."""
+        return not getattr(_answering_client_error, "active", False)
+
+
+def _quiet_client_errors(get_exception):
+    """Wrap API.get_exception so its logging knows the status it answers with."""
+
+    def wrapped(self, status, *args, **kwargs):
+        _answering_client_error.active = int(status) < 500
+        try:
+            return get_exception(self, status, *args, **kwargs)
+        finally:
+            _answering_client_error.active = False
+
+    wrapped.amanat_quiet = True
+    return wrapped
+
+
 def apply() -> None:
-    """Install the fixes into the pygeoapi modules that use them."""
+    """Install the fixes into the pygeoapi modules that use them (idempotent)."""
     import pygeoapi.api.itemtypes as itemtypes
+    from pygeoapi.api import API
 
     itemtypes.transform_bbox = transform_bbox
+    if not getattr(API.get_exception, "amanat_quiet", False):
+        API.get_exception = _quiet_client_errors(API.get_exception)
+        logging.getLogger("pygeoapi.api").addFilter(_ClientErrorFilter())

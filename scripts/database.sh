@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Provision the embedded PostgreSQL + PostGIS (when DATABASE_URL is not given) and print its URL.
-#   scripts/database.sh [DBNAME]     -> prints postgresql://amanat:amanat@127.0.0.1:PORT/DBNAME
+#   scripts/database.sh [--fresh] [DBNAME]  -> prints postgresql://amanat:amanat@127.0.0.1:PORT/DBNAME
+# --fresh drops DBNAME first (make test: every run starts from an empty database).
 # Installs Debian's PostgreSQL + PostGIS packages when missing, creates and starts a cluster,
 # the role 'amanat', a template database with the extensions, and DBNAME from that template.
 # Works as root or as a user with sudo. All messages go to stderr; stdout is only the URL.
 set -euo pipefail
+fresh=""
+if [ "${1:-}" = --fresh ]; then fresh=1; shift; fi
 db=${1:-amanat}
 role=amanat
 password=${AMANAT_DB_PASSWORD:-amanat}
@@ -12,7 +15,8 @@ password=${AMANAT_DB_PASSWORD:-amanat}
 log() { echo "amanat: $*" >&2; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo -n "$@" || sudo "$@"; fi; }
 as_postgres() {
-  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else sudo -n -u postgres "$@" 2>/dev/null || sudo -u postgres "$@"; fi
+  # from / : the postgres user may not be allowed into the current directory
+  if [ "$(id -u)" = 0 ]; then (cd / && runuser -u postgres -- "$@"); else (cd / && { sudo -n -u postgres "$@" 2>/dev/null || sudo -u postgres "$@"; }); fi
 }
 apt_install() {
   log "installing $* (apt)"
@@ -54,6 +58,9 @@ if [ "$(psql_su -c "select 1 from pg_database where datname='$template'")" != 1 
   psql_su -c "create database $template owner $role"
   psql_su -d "$template" -c "create extension if not exists postgis; create extension if not exists pg_trgm;"
   psql_su -c "update pg_database set datistemplate = true where datname = '$template'"
+fi
+if [ -n "$fresh" ]; then
+  psql_su -c "drop database if exists \"$db\" with (force)"
 fi
 if [ "$(psql_su -c "select 1 from pg_database where datname='$db'")" != 1 ]; then
   log "creating database $db"

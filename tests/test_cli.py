@@ -33,15 +33,17 @@ class Server:
     def __init__(self, tmp_path, database_url: str, *args: str):
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.proc = subprocess.Popen([*AMANAT, "serve", *args], cwd=ROOT,
-                                     env=_env(tmp_path, database_url, self.port),
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.log = tmp_path / f"server-{self.port}.log"  # a file: a pipe nobody reads fills up
+        with self.log.open("w") as out:
+            self.proc = subprocess.Popen([*AMANAT, "serve", *args], cwd=ROOT,
+                                         env=_env(tmp_path, database_url, self.port),
+                                         stdout=out, stderr=subprocess.STDOUT, text=True)
 
     def wait(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise AssertionError(f"server exited: {self.proc.stderr.read()}")
+                raise AssertionError(f"server exited: {self.log.read_text()}")
             with socket.socket() as probe:
                 if probe.connect_ex(("127.0.0.1", self.port)) == 0:
                     return
@@ -50,8 +52,8 @@ class Server:
 
     def stop(self) -> str:
         self.proc.terminate()
-        _, err = self.proc.communicate(timeout=20)
-        return err
+        self.proc.wait(timeout=20)
+        return self.log.read_text()
 
 
 @pytest.mark.parametrize("url", ["not-a-url", "mysql://u:p@localhost/db",
