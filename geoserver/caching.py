@@ -8,6 +8,7 @@ write to the layer changes every validator of that layer.
 import hashlib
 import logging
 import re
+from collections import OrderedDict
 from datetime import timezone
 from email.utils import format_datetime, parsedate_to_datetime
 
@@ -19,6 +20,37 @@ from layers.versions import LayerVersions
 
 LOGGER = logging.getLogger(__name__)
 CACHED = re.compile(r"^/collections/(?P<collection>[^/]+)/(?P<kind>items|tiles)(?:/|$)")
+TILE = re.compile(r"^/collections/[^/]+/tiles/[^/]+/\d+/\d+/\d+$")
+TILE_CACHE_BYTES = 64 * 1024 * 1024
+TILE_MAX_BYTES = 1024 * 1024
+
+
+class TileCache:
+    """Built tiles kept in memory, keyed by their validator (layer version + request), so a
+    write to a layer retires its tiles; least recently used tiles go first."""
+
+    def __init__(self, capacity: int = TILE_CACHE_BYTES):
+        """An empty cache holding at most `capacity` bytes of tiles."""
+        self.capacity = capacity
+        self.size = 0
+        self.entries: OrderedDict[str, tuple[int, list, bytes]] = OrderedDict()
+
+    def get(self, key: str):
+        """(status, headers, body) of a cached tile, or None."""
+        entry = self.entries.get(key)
+        if entry is not None:
+            self.entries.move_to_end(key)
+        return entry
+
+    def put(self, key: str, status: int, headers: list, body: bytes) -> None:
+        """Keep a tile (200 with a body, or 204), evicting the oldest ones beyond capacity."""
+        if len(body) > TILE_MAX_BYTES or key in self.entries:
+            return
+        self.entries[key] = (status, headers, body)
+        self.size += len(body) + 200
+        while self.size > self.capacity and self.entries:
+            _, (_, _, old) = self.entries.popitem(last=False)
+            self.size -= len(old) + 200
 MAX_AGE = {"items": 60, "tiles": 300}
 
 
@@ -29,6 +61,7 @@ class LayerCaching:
         """Wrap the OGC application; versions come from the in-memory copy."""
         self.app = app
         self.versions = versions
+        self.tiles = TileCache()
 
     async def __call__(self, scope, receive, send):
         """Serve a 304 when the client's copy is current; otherwise tag the response."""
@@ -50,7 +83,32 @@ class LayerCaching:
         if self._not_modified(Headers(scope=scope), etag, version[1]):
             await Response(status_code=304, headers=headers)(scope, receive, send)
             return
+        if match["kind"] == "tiles" and TILE.match(match.string):
+            await self._tile(scope, receive, send, etag, headers)
+            return
         await self.app(scope, receive, self._tagging(send, headers))
+
+    async def _tile(self, scope, receive, send, etag: str, extra: dict) -> None:
+        """Serve a tile from the cache, or build it and keep it."""
+        cached = self.tiles.get(etag)
+        if cached is None:
+            captured = {"body": []}
+
+            async def capture(message):
+                if message["type"] == "http.response.start":
+                    captured["start"] = message
+                elif message["type"] == "http.response.body":
+                    captured["body"].append(message.get("body", b""))
+
+            await self.app(scope, receive, self._tagging(capture, extra))
+            start = captured["start"]
+            cached = (start["status"], start.get("headers", []), b"".join(captured["body"]))
+            if cached[0] in (200, 204):
+                self.tiles.put(etag, *cached)
+        status, headers, body = cached
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body if scope["method"] != "HEAD"
+                    else b""})
 
     @staticmethod
     def _match(scope):
@@ -88,7 +146,7 @@ class LayerCaching:
         """A send() that adds the validators to successful responses."""
 
         async def tagged(message):
-            if message["type"] == "http.response.start" and message["status"] == 200:
+            if message["type"] == "http.response.start" and message["status"] in (200, 204):
                 headers = MutableHeaders(scope=message)
                 for name, value in extra.items():
                     headers[name] = value

@@ -1,4 +1,5 @@
 """OGC API Features Part 1 and Part 2 checks, after the OGC CITE ETS, against the running app."""
+import math
 import subprocess
 import time
 from urllib.parse import parse_qs, urlparse
@@ -212,6 +213,27 @@ class TestCaching:
             time.sleep(0.02)
         assert client.get(url).headers["ETag"] != before
         assert client.get(url, headers={"If-None-Match": before}).status_code == 200
+
+    def test_a_cached_tile_is_the_tile_and_a_write_retires_it(self, client, db):
+        x, y = db.execute("SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) p "
+                          "FROM parcels ORDER BY id LIMIT 1) s").fetchone()
+        n = 2 ** 16
+        col = int((x + 180) / 360 * n)
+        row = int((1 - math.asinh(math.tan(math.radians(y))) / math.pi) / 2 * n)
+        url = f"/ogc/collections/parcels/tiles/WebMercatorQuad/16/{row}/{col}?f=mvt"
+        first, again = client.get(url), client.get(url)
+        assert first.status_code == again.status_code == 200
+        assert first.content == again.content and first.headers["ETag"] == again.headers["ETag"]
+        pid, use = db.execute("SELECT id, land_use FROM parcels ORDER BY id LIMIT 1").fetchone()
+        db.execute("UPDATE parcels SET land_use = 'vacant' WHERE id = %s", [pid])
+        try:
+            deadline = time.monotonic() + 3
+            while client.get(url).headers["ETag"] == first.headers["ETag"]:
+                assert time.monotonic() < deadline
+                time.sleep(0.02)
+            assert b"vacant" in client.get(url).content
+        finally:
+            db.execute("UPDATE parcels SET land_use = %s WHERE id = %s", [use, pid])
 
     def test_different_queries_have_different_etags(self, client):
         a = client.get(ITEMS.format("districts") + "?f=json&limit=1").headers["ETag"]
