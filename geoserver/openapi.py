@@ -175,35 +175,24 @@ def bundle(document: dict) -> dict:
         used.add(name)
         return f"#/components/{section}/{name}"
 
-    def walk(node):
-        if isinstance(node, dict):
-            ref = node.get("$ref")
-            if isinstance(ref, str) and REMOTE.match(ref):
-                node["$ref"] = local(ref)
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(doc)
+    for node in ref_nodes(doc):
+        if REMOTE.match(node["$ref"]):
+            node["$ref"] = local(node["$ref"])
     return doc
+
+
+def ref_nodes(node):
+    """Every object in a document that holds a `$ref` string (depth first)."""
+    if isinstance(node, dict):
+        if isinstance(node.get("$ref"), str):
+            yield node
+        for value in node.values():
+            yield from ref_nodes(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from ref_nodes(value)
 
 
 def remote_refs(document) -> list[str]:
     """Every $ref that points outside the document (for tests)."""
-    found = []
-
-    def walk(node):
-        if isinstance(node, dict):
-            ref = node.get("$ref")
-            if isinstance(ref, str) and not ref.startswith("#"):
-                found.append(ref)
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(document)
-    return found
+    return [node["$ref"] for node in ref_nodes(document) if not node["$ref"].startswith("#")]

@@ -1,7 +1,7 @@
 """The API description is a contract: it resolves offline and validates as OpenAPI 3."""
 from openapi_spec_validator import validate
 
-from geoserver.openapi import remote_refs
+from geoserver.openapi import ref_nodes, remote_refs
 
 
 def test_ogc_openapi_has_no_remote_references(client):
@@ -15,20 +15,7 @@ def test_ogc_openapi_validates_as_openapi_3(client):
 
 def test_every_local_reference_resolves(client):
     document = client.get("/ogc/openapi?f=json").json()
-    refs = []
-
-    def walk(node):
-        if isinstance(node, dict):
-            if isinstance(node.get("$ref"), str):
-                refs.append(node["$ref"])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(document)
-    for ref in set(refs):
+    for ref in {node["$ref"] for node in ref_nodes(document)}:
         node = document
         for part in ref.removeprefix("#/").split("/"):
             node = node[part.replace("~1", "/").replace("~0", "~")]
