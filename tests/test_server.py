@@ -81,6 +81,8 @@ def test_bbox_returns_only_intersecting_features(client, db):
 
 @pytest.mark.parametrize("query", ["bbox=1,2,3", "limit=-1", "limit=abc", "offset=-5",
                                    "district_id=notanumber", "sortby=nonexistent",
+                                   "sortby=id;DROP TABLE licenses", "sortby=license_no%22--",
+                                   "crs=EPSG:9999", "after=-1", "skipGeometry=maybe",
                                    "properties=nonexistent", "datetime=yesterday"])
 def test_malformed_parameters_are_400_json(client, query):
     response = client.get(f"/ogc/collections/licenses/items?f=json&{query}")
