@@ -5,7 +5,7 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test install bench clean-state
+.PHONY: run test install bench clean-state fuzz soak
 
 install:
 	@scripts/install.sh
@@ -22,6 +22,18 @@ test: install
 
 bench: install
 	@scripts/bench.sh
+
+# schemathesis, 50 examples per operation, both OpenAPI documents (scripts/fuzz.sh; FUZZ_URL=
+# fuzzes a running server). A short run is part of `make test` (tests/test_fuzz.py).
+fuzz: install
+	@url="$${DATABASE_URL:-}"; [ -n "$$url" ] || url=$$(scripts/database.sh amanat) || exit 1; \
+	  DATABASE_URL="$$url" scripts/fuzz.sh
+
+# 60 s mixed load at 16 connections with wrk: errors, p95 per route, server memory (scripts/soak.sh)
+soak: install
+	@command -v wrk >/dev/null || { sudo -n apt-get install -y -qq wrk || apt-get install -y -qq wrk; }
+	@url="$${DATABASE_URL:-}"; [ -n "$$url" ] || url=$$(scripts/database.sh amanat) || exit 1; \
+	  DATABASE_URL="$$url" scripts/soak.sh
 
 clean-state:
 	rm -rf var

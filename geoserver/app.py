@@ -12,9 +12,10 @@ from geoserver.audit_api import audit_trail
 from geoserver.editing import FeatureEditing
 from geoserver.caching import LayerCaching
 from geoserver.health import healthz
+from geoserver.limits import BodyLimit
 from geoserver.ogc_params import RequestChecks
 from geoserver.settings import Settings
-from layers import pool
+from layers import cql, pool
 from layers.versions import LayerVersions
 from processing import routes as processing_routes
 from processing import runtime as processing_runtime
@@ -28,6 +29,7 @@ def _configure_pools(settings: Settings) -> None:
     db = settings.database
     pool.configure(min_size=db.pool_min, max_size=db.pool_max, timeout=db.pool_timeout_s,
                    statement_timeout_ms=db.statement_timeout_ms)
+    cql.configure(max_vertices=settings.limits.max_filter_vertices)
 
 
 def _lifespan(settings: Settings, versions: LayerVersions):
@@ -71,4 +73,5 @@ def create_app(settings: Settings) -> Starlette:
     processing_routes.install_errors(app)
     app.add_exception_handler(HTTPException, _http_error)
     auth.install(app, settings)   # sign-on and roles in front of every route
+    app.add_middleware(BodyLimit, limits=settings.limits)   # 413 before anything reads a body
     return app

@@ -33,7 +33,7 @@ def _integer(params, name: str, default: int, low: int, high: int) -> int:
     raw = params.get(name)
     if raw is None:
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
         raise InvalidInput(f"{name} must be an integer from {low} to {high}")
     return int(raw)
 

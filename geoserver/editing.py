@@ -291,7 +291,7 @@ def _check_route(collection: str, item: str | None, action: str) -> None:
 
 def _feature_id(item: str) -> int:
     """A path feature id (ids are integers), or FeatureMissing."""
-    if not item.isdigit() or len(item) > 18:
+    if not (item.isascii() and item.isdigit()) or len(item) > 18:
         raise editing.FeatureMissing(f"no feature with id {item!r}")
     return int(item)
 
@@ -305,7 +305,7 @@ def _plain_json(scope) -> bool:
 def _declared_length(headers: Headers, limit: int) -> None:
     """PayloadTooLarge when Content-Length already says the body is too large."""
     length = headers.get("content-length")
-    if length is not None and length.isdigit() and int(length) > limit:
+    if length is not None and length.isascii() and length.isdigit() and int(length) > limit:
         raise PayloadTooLarge(f"the body is larger than {limit:,} bytes")
 
 

@@ -23,6 +23,7 @@ from starlette.routing import BaseRoute, Match, NoMatchFound
 from titiler.core import errors as titiler_errors
 
 from geoserver import errors, raster
+from geoserver import openapi as openapi_docs
 from geoserver.settings import Settings
 from panoramas import api as panorama_api
 
@@ -96,11 +97,32 @@ def build(settings: Settings):
     app.include_router(raster.build_router(settings, registry))
     app.include_router(panorama_api.build_router(settings))
     _install_errors(app)
+    _list_documents(app, settings)
     wrapped = TileCache(app, registry, settings.imagery.tile_cache_mb << 20)
     wrapped = CacheHeaders(wrapped, settings.imagery.max_age_s)
     if settings.server.public_url:
         wrapped = PublicURL(wrapped, settings.server.public_url)
     return wrapped
+
+
+def _list_documents(app: FastAPI, settings: Settings) -> None:
+    """Make /openapi.json the one entry point: it names itself and the OGC API's document."""
+    generate = app.openapi
+    base = settings.server.base_url
+
+    def openapi() -> dict:
+        document = openapi_docs.plain_tuples(generate())
+        document.setdefault("externalDocs", {
+            "description": "OGC API (features, tiles, processes): its own OpenAPI document",
+            "url": f"{base}/ogc/openapi?f=json"})
+        document.setdefault("x-amanat-documents", [
+            {"title": "Imagery, panoramas and other non-OGC routes",
+             "url": f"{base}/openapi.json"},
+            {"title": "OGC API (features, tiles, processes)",
+             "url": f"{base}/ogc/openapi?f=json"}])
+        return document
+
+    app.openapi = openapi
 
 
 def _install_errors(app: FastAPI) -> None:

@@ -259,7 +259,7 @@ class FastItems:
     async def _item(self, layer: Layer, identifier: str, params: dict) -> Response:
         """One feature with its links."""
         crs, srid = self._target_crs(layer, params)
-        if not identifier.isdigit() or len(identifier) > 18:
+        if not (identifier.isascii() and identifier.isdigit()) or len(identifier) > 18:
             raise NotFound(f"no feature with id {identifier!r}")
         feature = queries.feature_json(layer, tuple(layer.fields), srid, False)
         row = await run_in_threadpool(queries.fetch_one, self.dsn,

@@ -109,7 +109,9 @@ def prepare(settings: Settings) -> tuple[Path, Path]:
     refresh_extents(config, settings.database.dsn)
     text = yaml.safe_dump(config, allow_unicode=True, sort_keys=False)
     config_path, openapi_path = state / "pygeoapi-config.yml", state / "openapi.yml"
-    digest = hashlib.sha256(text.encode()).hexdigest()
+    # the code that writes the document is part of its identity: an upgrade regenerates it
+    code = Path(openapi.__file__).read_bytes() + Path(__file__).read_bytes()
+    digest = hashlib.sha256(text.encode() + code).hexdigest()
     stamp = state / "openapi.sha256"
     if not (openapi_path.exists() and stamp.exists() and stamp.read_text() == digest):
         config_path.write_text(text, encoding="utf-8")

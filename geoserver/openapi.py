@@ -65,6 +65,16 @@ def _path(name: str, description: str, schema: dict | None = None) -> dict:
             "schema": schema or {"type": "string"}}
 
 
+TILESETS = {"type": "object", "required": ["tilesets", "links"], "properties": {
+    "links": LINKS, "tilesets": {"type": "array", "items": {
+        "type": "object", "required": ["crs", "dataType", "links"], "properties": {
+            "title": {"type": "string"}, "tileMatrixSetURI": {"type": "string"},
+            "crs": {"type": "string"}, "dataType": {"type": "string",
+                                                     "enum": ["map", "vector", "coverage"]},
+            "links": LINKS}}}}}
+CONFORMANCE = {"type": "object", "required": ["conformsTo"], "properties": {
+    "conformsTo": {"type": "array", "items": {"type": "string"}}}}
+
 SCHEMAS = {"exception": EXCEPTION, "link": LINK, "geometryGeoJSON": GEOMETRY,
            "featureGeoJSON": FEATURE, "featureCollectionGeoJSON": FEATURES,
            "landingPage": LANDING, "collection": COLLECTION, "statusInfo": JOB}
@@ -167,6 +177,7 @@ def bundle(document: dict) -> dict:
     components.setdefault("parameters", {}).setdefault(
         "datetime", KNOWN["features/part1/1.0/openapi/ogcapi-features-1.yaml"
                           "#/components/parameters/datetime"][2])
+    _correct_pygeoapi(doc, components)
     used: set[str] = set()
 
     def local(url: str) -> str:
@@ -191,6 +202,45 @@ def ref_nodes(node):
     elif isinstance(node, list):
         for value in node:
             yield from ref_nodes(value)
+
+
+def _correct_pygeoapi(doc: dict, components: dict) -> None:
+    """Local definitions pygeoapi gets wrong (found by schemathesis response checks): a tiles
+    list is `tilesets` (OGC API Tiles 1.0), not `tileMatrixSetLinks`; the conformance
+    declaration is not a landing page."""
+    components.setdefault("schemas", {})["tiles"] = TILESETS
+    components["schemas"]["confClasses"] = CONFORMANCE
+    components.setdefault("responses", {})["ConformanceDeclaration"] = _json(
+        "The conformance classes this API implements.",
+        {"$ref": "#/components/schemas/confClasses"})
+    get = doc.get("paths", {}).get("/conformance", {}).get("get", {})
+    if "200" in get.get("responses", {}):
+        get["responses"]["200"] = {"$ref": "#/components/responses/ConformanceDeclaration"}
+
+
+def plain_tuples(document: dict) -> dict:
+    """Tuple schemas as plain arrays of fixed length (of one member schema, or any of them).
+
+    FastAPI writes TiTiler's band descriptions (pairs of strings) as tuples (`prefixItems`, or
+    `items: [..]`); schemathesis refuses both forms in a response schema. An array of the
+    member schema(s) with minItems = maxItems says nearly the same."""
+
+    def walk(node):
+        if isinstance(node, dict):
+            members = node.get("prefixItems", node.get("items"))
+            if isinstance(members, list) and members:
+                node.pop("prefixItems", None)
+                alike = all(m == members[0] for m in members)
+                node["items"] = members[0] if alike else {"anyOf": members}
+                node["minItems"] = node["maxItems"] = len(members)
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(document)
+    return document
 
 
 def remote_refs(document) -> list[str]:

@@ -7,7 +7,16 @@ CRS objects, a Transformer and calls `CRS.to_epsg()` each time — measured at ~
 on these machines, six times the cost of our whole database query, even when the bbox is already
 in the storage CRS. The replacement returns the bbox unchanged when both CRSs are the same and
 otherwise reuses one Transformer per CRS pair; the result is the same numbers.
+
+Found by fuzzing (schemathesis), both answered 500 before:
+- get_dataset_templates: `GET /processes/{id}?f=html` looked the process up among the
+  collections (`config['resources']`; ours are under `amanat_processes`) → KeyError. Unknown
+  names now get the server's templates.
+- execute_process: a request body that is not UTF-8 reached `json.loads` as bytes →
+  UnicodeDecodeError; a JSON body that is not an object (`[]`, `null`) → AttributeError. Both
+  are now a 400 like any other body that is not JSON.
 """
+import json
 import logging
 import threading
 from functools import lru_cache
@@ -69,12 +78,45 @@ def _quiet_client_errors(get_exception):
     return wrapped
 
 
+def _templates_of_any_resource(self, dataset: str) -> dict:
+    """API.get_dataset_templates that also answers for names that are not collections."""
+    templates = self.config.get("resources", {}).get(dataset, {}).get("templates")
+    return templates or self.tpl_config["server"]["templates"]
+
+
+def _utf8_bodies_only(execute_process):
+    """Wrap pygeoapi.api.processes.execute_process: a body that is not a UTF-8 JSON object is
+    a 400."""
+
+    def wrapped(api, request, *args, **kwargs):
+        data = request.data
+        if data:
+            try:
+                body = json.loads(data)
+            except ValueError:   # not UTF-8, or not JSON
+                body = None
+            if not isinstance(body, dict):
+                headers = request.get_response_headers(**api.api_headers)
+                return api.get_exception(400, headers, request.format, "InvalidParameterValue",
+                                         "the request body must be a JSON object "
+                                         "(an execute request)")
+        return execute_process(api, request, *args, **kwargs)
+
+    wrapped.amanat_utf8 = True
+    return wrapped
+
+
 def apply() -> None:
     """Install the fixes into the pygeoapi modules that use them (idempotent)."""
     import pygeoapi.api.itemtypes as itemtypes
     from pygeoapi.api import API
 
+    import pygeoapi.api.processes as processes_api
+
     itemtypes.transform_bbox = transform_bbox
+    API.get_dataset_templates = _templates_of_any_resource
+    if not getattr(processes_api.execute_process, "amanat_utf8", False):
+        processes_api.execute_process = _utf8_bodies_only(processes_api.execute_process)
     if not getattr(API.get_exception, "amanat_quiet", False):
         API.get_exception = _quiet_client_errors(API.get_exception)
         logging.getLogger("pygeoapi.api").addFilter(_ClientErrorFilter())

@@ -7,6 +7,7 @@ malformed id all get the same 404 message.
 """
 from __future__ import annotations
 
+import json
 import re
 import threading
 import time
@@ -148,7 +149,8 @@ def path_dependency(registry: Registry, overzoom: int, matrix_sets: tuple[str, .
         params = request.path_params
         if "z" in params and params.get("tileMatrixSetId") in matrix_sets:
             low, high = _zoom_range(path, params["tileMatrixSetId"])
-            z = int(params["z"]) if str(params["z"]).lstrip("-").isdigit() else -1
+            z_text = str(params["z"]).lstrip("-")   # ASCII digits only: "¹".isdigit() is True
+            z = int(params["z"]) if z_text.isascii() and z_text.isdigit() else -1
             if not low <= z <= high + overzoom:
                 raise NotFound(ZOOM_OUT_OF_RANGE)
         return path
@@ -161,10 +163,28 @@ def _check_bands(request: Request, band_count: int) -> None:
     query = request.query_params
     indexes = list(query.getlist("bidx"))
     indexes += BAND_TOKEN.findall(" ".join(query.getlist("expression")))
-    if any(not v.isdigit() or not 1 <= int(v) <= band_count for v in indexes):
+    if any(not (v.isascii() and v.isdigit()) or not 1 <= int(v) <= band_count for v in indexes):
         raise InvalidInput(f"band index out of range: the dataset has {band_count} band(s)")
     if any(not RESCALE.match(v) for v in query.getlist("rescale")):
         raise InvalidInput("rescale must be 'min,max' (two numbers)")
+    _check_plain_values(query)
+
+
+def _check_plain_values(query) -> None:
+    """nodata a number and algorithm_params a JSON object (TiTiler answered 500 otherwise;
+    found by fuzzing)."""
+    for value in query.getlist("nodata"):
+        try:
+            float(value)
+        except ValueError:
+            raise InvalidInput("nodata must be a number or 'nan'") from None
+    for value in query.getlist("algorithm_params"):
+        try:
+            params = json.loads(value)
+        except ValueError:
+            params = None
+        if not isinstance(params, dict):
+            raise InvalidInput("algorithm_params must be a JSON object")
 
 
 def refuse_locations(request: Request) -> None:

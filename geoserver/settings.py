@@ -5,6 +5,8 @@ from psycopg.conninfo import conninfo_to_dict
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from geoserver.limits import LimitSettings
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -213,8 +215,10 @@ class Settings(BaseModel):
     processing: ProcessingSettings = Field(default_factory=ProcessingSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
     editing: EditingSettings = Field(default_factory=EditingSettings)
+    limits: LimitSettings = Field(default_factory=LimitSettings)   # geoserver/limits.py
 
     @classmethod
     def from_env(cls) -> "Settings":
         """Read settings from the environment (DATABASE_URL, PORT, PUBLIC_URL, AMANAT_*)."""
         return cls(database=DatabaseSettings(), server=ServerSettings())
+

@@ -308,6 +308,14 @@ def _envelope(minx, miny, maxx, maxy, metric: bool = False) -> Term:
     return _metric(term) if metric else term
 
 
+_limits = {"max_vertices": 10_000}
+
+
+def configure(max_vertices: int) -> None:
+    """Bound the vertices of one geometry literal (AMANAT_LIMIT_MAX_FILTER_VERTICES)."""
+    _limits["max_vertices"] = max_vertices
+
+
 def _geometry_literal(value, metric: bool = False) -> Term:
     """A GeoJSON-like literal, validated, as a bound EPSG:4326 geometry."""
     if isinstance(value, values.Envelope):
@@ -320,6 +328,8 @@ def _geometry_literal(value, metric: bool = False) -> Term:
         raise CQLError("the geometry literal is malformed") from None
     if shape.is_empty:
         raise CQLError("the geometry literal is empty")
+    if shapely.get_num_coordinates(shape) > _limits["max_vertices"]:
+        raise CQLError(f"the geometry literal has more than {_limits['max_vertices']:,} vertices")
     if not shape.is_valid:
         reason = shapely.validation.explain_validity(shape)
         raise CQLError(f"the geometry literal is not valid: {reason}")
