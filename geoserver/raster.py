@@ -8,6 +8,7 @@ malformed id all get the same 404 message.
 from __future__ import annotations
 
 import json
+import math
 import re
 import threading
 import time
@@ -42,6 +43,11 @@ BAND_TOKEN = re.compile(r"\bb(\d+)\b")
 RESCALE = re.compile(r"^\s*-?[0-9.eE+-]+\s*,\s*-?[0-9.eE+-]+\s*$")
 MATRIX_SETS = ("WebMercatorQuad", "WorldCRS84Quad")
 GDAL_ENV = {"GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR"}   # registry files have no sidecars
+MAX_PARAM_VALUE = 1e12         # largest number in algorithm_params
+MAX_HISTOGRAM_BINS = 1000
+MAX_BODY_VERTICES = 10000      # vertices of a statistics-over-a-shape body
+MAX_PROJECTED = 1e9            # largest coordinate in a projected coord_crs (metres, feet)
+GEOGRAPHIC_CRS = {"EPSG:4326", "OGC:CRS84", "CRS84", "WGS84"}
 
 
 def raster_store(settings: Settings) -> Path:
@@ -147,6 +153,8 @@ def path_dependency(registry: Registry, overzoom: int, matrix_sets: tuple[str, .
         path = str(registry.path(raster))
         _check_bands(request, raster.band_count)
         params = request.path_params
+        if "lon" in params and "lat" in params:
+            _check_point(params["lon"], params["lat"], request.query_params)
         if "z" in params and params.get("tileMatrixSetId") in matrix_sets:
             low, high = _zoom_range(path, params["tileMatrixSetId"])
             z_text = str(params["z"]).lstrip("-")   # ASCII digits only: "¹".isdigit() is True
@@ -183,8 +191,128 @@ def _check_plain_values(query) -> None:
             params = json.loads(value)
         except ValueError:
             params = None
-        if not isinstance(params, dict):
-            raise InvalidInput("algorithm_params must be a JSON object")
+        if not isinstance(params, dict) or not _bounded_numbers(params):
+            raise InvalidInput("algorithm_params must be a JSON object of finite numbers "
+                               f"(at most {MAX_PARAM_VALUE:g} in size)")
+    _check_statistics(query)
+
+
+def _number(text: str) -> float | None:
+    """A finite float parsed from text, or None."""
+    try:
+        value = float(text)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _bounded_numbers(value) -> bool:
+    """Whether every number inside a JSON value is finite and at most MAX_PARAM_VALUE in size
+    (a huge number overflowed inside TiTiler's algorithms; found by fuzzing)."""
+    if isinstance(value, dict):
+        return all(_bounded_numbers(v) for v in value.values())
+    if isinstance(value, list):
+        return all(_bounded_numbers(v) for v in value)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return abs(value) <= MAX_PARAM_VALUE and math.isfinite(value)
+    return True
+
+
+def _check_statistics(query) -> None:
+    """Percentiles 0..100, histogram bins a bounded count or finite edges, histogram range
+    two finite numbers (each answered 500 from TiTiler/numpy; found by fuzzing)."""
+    for text in query.getlist("p"):
+        value = _number(text)
+        if value is None or not 0 <= value <= 100 or value != int(value):
+            raise InvalidInput("p (percentile) must be a whole number from 0 to 100")
+    for text in query.getlist("histogram_bins"):
+        parts = [_number(part) for part in text.split(",")]
+        if (None in parts or len(parts) > MAX_HISTOGRAM_BINS + 1
+                or (len(parts) == 1 and not 1 <= parts[0] <= MAX_HISTOGRAM_BINS)):
+            raise InvalidInput(f"histogram_bins must be a count from 1 to {MAX_HISTOGRAM_BINS} "
+                               "or a list of finite bin edges")
+    for text in query.getlist("histogram_range"):
+        parts = [_number(part) for part in text.split(",")]
+        if len(parts) != 2 or None in parts:
+            raise InvalidInput("histogram_range must be 'min,max' (two finite numbers)")
+
+
+def _geographic(query) -> bool:
+    """Whether request coordinates are longitude/latitude (no coord_crs, or a WGS 84 one)."""
+    crs = query.get("coord_crs")
+    return crs is None or crs.strip().upper() in GEOGRAPHIC_CRS
+
+
+def _check_position(x: float, y: float, geographic: bool) -> None:
+    """A coordinate pair finite, and within -180..180 / -90..90 when it is lon/lat."""
+    if not (math.isfinite(x) and math.isfinite(y)):
+        raise InvalidInput("coordinates must be finite numbers")
+    if geographic and not (-180 <= x <= 180 and -90 <= y <= 90):
+        raise InvalidInput("coordinates must be longitude -180..180 and latitude -90..90")
+    if abs(x) > MAX_PROJECTED or abs(y) > MAX_PROJECTED:
+        raise InvalidInput("coordinates out of range")
+
+
+def _check_point(lon, lat, query) -> None:
+    """The point of /point/{lon},{lat}: numbers, finite, in range (TiTiler answered 500 for a
+    latitude of -1.79e308; found by fuzzing). A point in range but off the raster stays 404."""
+    x, y = _number(str(lon)), _number(str(lat))
+    if x is None or y is None:
+        raise InvalidInput("coordinates must be finite numbers")
+    _check_position(x, y, _geographic(query))
+
+
+GEOMETRY_DEPTH = {"Point": 1, "MultiPoint": 2, "LineString": 2, "MultiLineString": 3,
+                  "Polygon": 3, "MultiPolygon": 4}
+
+
+async def check_geojson_body(request: Request) -> None:
+    """A POST body (statistics over a shape) is a Feature or FeatureCollection whose geometries
+    are GeoJSON geometries with finite, in-range coordinates and at most MAX_BODY_VERTICES
+    vertices (infinite or null geometries answered 500 inside TiTiler; found by fuzzing)."""
+    if request.method != "POST":
+        return
+    try:
+        body = json.loads(await request.body())
+    except ValueError:
+        return   # not JSON at all: FastAPI's own body validation answers 400
+    if not isinstance(body, dict):
+        return
+    if body.get("type") == "FeatureCollection" and isinstance(body.get("features"), list):
+        features = body["features"]
+    elif body.get("type") == "Feature":
+        features = [body]
+    else:
+        return   # not a Feature(Collection): FastAPI's body validation answers 400
+    counter = [0]
+    geographic = _geographic(request.query_params)
+    for feature in features:
+        geometry = feature.get("geometry") if isinstance(feature, dict) else None
+        if not isinstance(geometry, dict) or geometry.get("type") not in GEOMETRY_DEPTH:
+            raise InvalidInput("each feature needs a Point, LineString or Polygon geometry "
+                               "(or their Multi- forms)")
+        _check_coordinates(geometry.get("coordinates"), GEOMETRY_DEPTH[geometry["type"]],
+                           geographic, counter)
+
+
+def _check_coordinates(value, depth: int, geographic: bool, counter: list[int]) -> None:
+    """Nested coordinate arrays of the expected depth, non-empty, positions checked."""
+    if not isinstance(value, list) or not value:
+        raise InvalidInput("geometry coordinates must be non-empty arrays")
+    if depth > 1:
+        for part in value:
+            _check_coordinates(part, depth - 1, geographic, counter)
+        return
+    if len(value) not in (2, 3) or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+        raise InvalidInput("a position must be 2 or 3 numbers")
+    counter[0] += 1
+    if counter[0] > MAX_BODY_VERTICES:
+        raise InvalidInput(f"geometry has more than {MAX_BODY_VERTICES} vertices")
+    x, y = _number(str(value[0])), _number(str(value[1]))   # a huge JSON int: no OverflowError
+    if x is None or y is None:
+        raise InvalidInput("coordinates must be finite numbers")
+    _check_position(x, y, geographic)
 
 
 def refuse_locations(request: Request) -> None:
@@ -284,7 +412,8 @@ def build_router(settings: Settings, registry: Registry,
                  tiler: TilerFactory | None = None) -> APIRouter:
     """The /raster routes: the listing and the TiTiler factory under /raster/{dataset_id}."""
     tiler = tiler or tiler_factory(settings, registry)
-    router = APIRouter(dependencies=[Depends(refuse_locations)], tags=["Raster"])
+    router = APIRouter(dependencies=[Depends(refuse_locations),
+                                     Depends(check_geojson_body)], tags=["Raster"])
     router.add_api_route("/raster", _listing(registry), methods=["GET"],
                          summary="List the registered raster datasets")
     router.include_router(tiler.router, prefix=PREFIX)

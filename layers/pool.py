@@ -25,6 +25,18 @@ def _prepare(conn) -> None:
     conn.commit()
 
 
+def _check(conn) -> None:
+    """Checkout check: a connection broken by a database restart is replaced instead of failing
+    a request. The first broken one also has the pool check its idle connections at once (they
+    all broke together), so the checkout does not back off through them one by one."""
+    try:
+        ConnectionPool.check_connection(conn)
+    except Exception:
+        for pool in list(_pools.values()):   # one per database: usually just one
+            pool.check()
+        raise
+
+
 def get(dsn: str) -> ConnectionPool:
     """The pool for `dsn`, opened on first use without waiting for the database."""
     pool = _pools.get(dsn)
@@ -37,6 +49,7 @@ def get(dsn: str) -> ConnectionPool:
                 timeout=_options["timeout"], configure=_prepare, open=False,
                 kwargs={"autocommit": True, "application_name": "amanat"},
                 reconnect_timeout=0, name="amanat",
+                check=_check,
             )
             pool.open(wait=False)
             _pools[dsn] = pool

@@ -2,9 +2,11 @@
 GeoPackage (written with the standard library's sqlite3, per OGC GeoPackage 1.4)."""
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
+import logging
 import os
 import sqlite3
 import struct
@@ -13,10 +15,12 @@ from collections.abc import Iterator
 
 from psycopg.rows import dict_row
 
+from geoserver.errors import Unavailable
 from processing import certificates, engine, jobs
 from processing.errors import ResultNotReady
 from processing.results import UNIT_LABELS, USE_LABELS, number
 
+LOGGER = logging.getLogger(__name__)
 FIELDS = ("subject_type", "subject_id", "subject_ref", "zone", "land_use", "activity", "rule",
           "title_en", "title_ar", "severity", "status", "measured", "limit", "unit",
           "message_en", "message_ar", "reference")
@@ -177,9 +181,39 @@ def _gpkg_schema(db: sqlite3.Connection) -> None:
 
 def geopackage(conn, job: dict) -> str:
     """Write the findings to a GeoPackage file; return its path (the caller removes it)."""
-    rules = (job["summary"] or {}).get("rules", {})
-    fd, path = tempfile.mkstemp(suffix=".gpkg", prefix="amanat-findings-")
+    try:
+        fd, path = tempfile.mkstemp(suffix=".gpkg", prefix="amanat-findings-")
+    except OSError as err:
+        raise _unwritable(err) from None
     os.close(fd)
+    try:
+        _write_geopackage(conn, job, path)
+    except (OSError, sqlite3.Error) as err:   # disk full, file too large, not writable
+        _remove(path)
+        raise _unwritable(err) from None
+    except BaseException:
+        _remove(path)
+        raise
+    return path
+
+
+def _unwritable(err: Exception) -> Unavailable:
+    """The client's message when the results file cannot be written (detail to the log)."""
+    LOGGER.error("cannot write a results file: %s", err)
+    return Unavailable("the results file cannot be written on the server (disk full or not "
+                       "writable); try again later or download GeoJSON or CSV")
+
+
+def _remove(path: str) -> None:
+    """Delete a half-written results file and any SQLite journal beside it."""
+    for name in (path, path + "-journal", path + "-wal"):
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(name)
+
+
+def _write_geopackage(conn, job: dict, path: str) -> None:
+    """Write the findings of `job` into the (empty) file at `path`."""
+    rules = (job["summary"] or {}).get("rules", {})
     db = sqlite3.connect(path)
     try:
         _gpkg_schema(db)
@@ -199,7 +233,6 @@ def geopackage(conn, job: dict) -> str:
         db.commit()
     finally:
         db.close()
-    return path
 
 
 def _grow(extent: list, box) -> list:

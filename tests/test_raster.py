@@ -239,6 +239,47 @@ def test_oversized_reads_are_refused(client, sample_rasters):
     assert response.status_code == 400
 
 
+# Found by the long fuzz run: each answered 500 from inside TiTiler before.
+
+@pytest.mark.parametrize("point", ["0.0,-1.79e308", "1e308,1e308", "181,26", "nan,26.4",
+                                   "1e300,26?coord_crs=EPSG:32639"])
+def test_a_point_with_impossible_coordinates_is_400(client, sample_rasters, point):
+    response = client.get(f"/raster/elevation/point/{point}")
+    assert response.status_code == 400
+    assert "coordinates" in response.json()["description"]
+
+
+@pytest.mark.parametrize("query", [
+    "algorithm=cast&p=" + "9" * 40, "algorithm=cast&p=1000", "p=-5",
+    "algorithm=cast&algorithm_params=" + json.dumps({"output_min": [10 ** 400]}),
+    "histogram_bins=" + "9" * 40, "histogram_range=0," + "9" * 400])
+def test_statistics_parameters_that_overflow_are_400(client, sample_rasters, query):
+    response = client.get(f"/raster/elevation/statistics?{query}")
+    assert response.status_code == 400
+    assert response.json()["code"] == "InvalidParameterValue"
+
+
+def _feature(geometry) -> dict:
+    return {"type": "Feature", "properties": {}, "geometry": geometry}
+
+
+@pytest.mark.parametrize("body", [
+    _feature({"type": "Point", "coordinates": [1e308, -1e308]}),
+    _feature({"type": "Polygon", "coordinates": [[[0, 0], [1e308, 0], [0, 1e308], [0, 0]]]}),
+    _feature({"type": "Point", "coordinates": [10 ** 400, 0]}),
+    _feature({"type": "GeometryCollection", "geometries": []}),
+    _feature(None),
+    _feature({"type": "Polygon", "coordinates": []}),
+    _feature({"type": "LineString", "coordinates": [[0, 0, 0, 0], [1, 1]]}),
+    {"type": "FeatureCollection", "features": [
+        _feature({"type": "MultiPoint", "coordinates": [[50, 26]] * 10001})]},
+])
+def test_a_wild_geojson_statistics_body_is_400(client, sample_rasters, body):
+    response = client.post("/raster/elevation/statistics", json=body)
+    assert response.status_code == 400
+    assert response.json()["code"] == "InvalidParameterValue"
+
+
 # OpenAPI
 
 def test_every_imagery_route_is_in_the_openapi_document(client, settings, sample_rasters):
