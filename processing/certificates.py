@@ -21,7 +21,6 @@ from pathlib import Path
 from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import OKPKey
-from psycopg.types.json import Jsonb
 
 from processing.errors import CheckInputError, UnknownCertificate
 
@@ -38,10 +37,10 @@ class Signer:
     key: OKPKey
     kid: str
 
-    def sign(self, document: dict) -> str:
-        """The document as a compact JWS."""
+    def sign(self, document: dict, payload: bytes | None = None) -> str:
+        """The document as a compact JWS (`payload`: its canonical bytes, if already made)."""
         header = {"alg": ALGORITHM, "kid": self.kid, "typ": "amanat-certificate+jws"}
-        return jws.serialize_compact(header, canonical(document), self.key,
+        return jws.serialize_compact(header, payload or canonical(document), self.key,
                                      algorithms=[ALGORITHM])
 
     def public_jwk(self) -> dict:
@@ -89,13 +88,15 @@ def new_id(issued: datetime) -> str:
     return f"AMN-{issued.year}-" + "-".join(chars[i:i + 4] for i in range(0, 16, 4))
 
 
-def store(conn, document: dict, token: str, kid: str) -> None:
-    """Insert a signed certificate (in the caller's transaction)."""
+def store(conn, document: dict, token: str, kid: str, payload: bytes | None = None) -> None:
+    """Insert a signed certificate (in the caller's transaction); `payload`, the document's
+    canonical bytes if the caller has them, saves encoding the document once more."""
+    text = (payload or canonical(document)).decode("utf-8")
     conn.execute(
         "INSERT INTO certificates (id, process_id, issued_at, verdict, subject_ref, document, "
-        "jws, key_id) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+        "jws, key_id) VALUES (%s, %s, %s, %s, %s, %s::jsonb, %s, %s)",
         [document["id"], document["process"], document["issued_at"], document["verdict"],
-         document.get("subject", {}).get("parcel_no"), Jsonb(document), token, kid])
+         document.get("subject", {}).get("parcel_no"), text, token, kid])
 
 
 def fetch(conn, certificate_id: str) -> tuple[dict, str, str]:

@@ -6,6 +6,8 @@ one jsonb parameter, so a new rule of an existing kind is data, not SQL), and yi
 evidence geometry in UTM. A subject/rule pair without a row is not applicable. Metric work is on
 the generated `geom_utm` columns, with their GiST indexes.
 """
+import json
+
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
@@ -26,6 +28,39 @@ LIMIT = ("coalesce(CASE r.zcol " + " ".join(
     f"WHEN '{c}' THEN z.{c}::float8" for c in ZONING_COLUMNS) +
     " END, (r.by_zone ->> s.zone_code)::float8, r.dflt)")
 LIMIT_COLUMNS = "by_zone jsonb, dflt float8, zcol text"
+# What a subject must have for a kind to yield any row at all: a value in one of these columns,
+# and/or not being a licence. Each statement's WHERE clause is built from this (_needs), so a
+# single check can leave out the kinds its subject cannot meet (applies, processing.single).
+NEEDS: dict[str, tuple[tuple[str, ...], bool]] = {
+    "zoning_use": ((), True),
+    "zoning_activity": (("isic",), False),
+    "coverage": (("footprint", "footprint_area"), False),
+    "max_floors": (("floors",), False),
+    "max_height": (("height",), False),
+    "setback": (("footprint",), False),
+    "constraint_overlap": ((), False),
+    "height_zone": (("height",), False),
+    "facility_distance": (("isic",), False),
+    "activity_density": (("isic",), False),
+    "parcel_minimum": ((), True),
+}
+
+
+def _needs(kind: str) -> str:
+    """The SQL condition on subject s of NEEDS[kind]."""
+    columns, parcels_only = NEEDS[kind]
+    parts = ["(" + " OR ".join(f"s.{c} IS NOT NULL" for c in columns) + ")"] if columns else []
+    if parcels_only:
+        parts.append("s.subject_type <> 'licence'")
+    return " AND ".join(parts) or "true"
+
+
+def applies(kind: str, subject: dict) -> bool:
+    """Whether NEEDS[kind] can hold for a subject given as {column: value}."""
+    columns, parcels_only = NEEDS[kind]
+    if parcels_only and subject["subject_type"] == "licence":
+        return False
+    return not columns or any(subject[c] is not None for c in columns)
 
 
 def _common(rule) -> dict:
@@ -52,7 +87,7 @@ def zoning_use(rules, ruleset) -> tuple[str, dict]:
            to_jsonb(s.land_use) AS measured, coalesce(r.allowed -> s.zone_code, '[]') AS lim,
            CASE WHEN NOT {ok} THEN s.parcel END AS evidence
     FROM check_subjects s CROSS JOIN {_rules("allowed jsonb")}
-    WHERE s.land_use IS NOT NULL AND s.subject_type <> 'licence' AND {APPLIES}
+    WHERE s.land_use IS NOT NULL AND {_needs("zoning_use")} AND {APPLIES}
     """
     return statement, {"rules": [{**_common(x), "allowed": x.allowed} for x in rules]}
 
@@ -66,7 +101,7 @@ def zoning_activity(rules, ruleset) -> tuple[str, dict]:
            to_jsonb(s.isic) AS measured, coalesce(r.allowed -> s.zone_code, '[]') AS lim,
            CASE WHEN NOT {ok} THEN s.site END AS evidence
     FROM check_subjects s CROSS JOIN {_rules("allowed jsonb")}
-    WHERE s.isic IS NOT NULL AND {APPLIES}
+    WHERE {_needs("zoning_activity")} AND {APPLIES}
     """
     return statement, {"rules": [{**_common(x), "allowed": x.allowed} for x in rules]}
 
@@ -89,20 +124,20 @@ def _at_most(measured: str, present: str, tolerance: float, evidence: str) -> st
 def coverage(rules, ruleset) -> tuple[str, dict]:
     """Footprint area over parcel area, in percent, at most the limit."""
     statement = _at_most("100 * coalesce(ST_Area(s.footprint), s.footprint_area) / s.parcel_area",
-                         "(s.footprint IS NOT NULL OR s.footprint_area IS NOT NULL)",
+                         _needs("coverage"),
                          ruleset.tolerance.percent, "s.footprint")
     return statement, {"rules": [{**_common(x), **_limit(x.limit)} for x in rules]}
 
 
 def max_floors(rules, ruleset) -> tuple[str, dict]:
     """Floors at most the limit."""
-    statement = _at_most("s.floors", "s.floors IS NOT NULL", 0.0, "s.footprint")
+    statement = _at_most("s.floors", _needs("max_floors"), 0.0, "s.footprint")
     return statement, {"rules": [{**_common(x), **_limit(x.limit)} for x in rules]}
 
 
 def max_height(rules, ruleset) -> tuple[str, dict]:
     """Height at most the limit."""
-    statement = _at_most("s.height", "s.height IS NOT NULL", ruleset.tolerance.length_m,
+    statement = _at_most("s.height", _needs("max_height"), ruleset.tolerance.length_m,
                          "s.footprint")
     return statement, {"rules": [{**_common(x), **_limit(x.limit)} for x in rules]}
 
@@ -138,7 +173,7 @@ def setback(rules, ruleset) -> tuple[str, dict]:
     """Footprint distance from the front, side or rear edges at least the limit."""
     tol = ruleset.tolerance.length_m
     statement = f"""
-    WITH {_edges(ruleset, "s.footprint IS NOT NULL")}
+    WITH {_edges(ruleset, _needs("setback"))}
     SELECT sid, rule_id, CASE WHEN d < lim - {tol!r} THEN bad ELSE 'pass' END AS status,
            to_jsonb(round(d::numeric, 3)) AS measured, to_jsonb(lim) AS lim,
            CASE WHEN d < lim - {tol!r}
@@ -148,7 +183,7 @@ def setback(rules, ruleset) -> tuple[str, dict]:
           FROM check_subjects s CROSS JOIN {_rules(LIMIT_COLUMNS + ", edge text")}
           JOIN edges e ON e.sid = s.sid AND e.edge = r.edge
           LEFT JOIN zoning z ON z.id = s.zone_id
-          WHERE s.footprint IS NOT NULL AND {APPLIES}) x
+          WHERE {_needs("setback")} AND {APPLIES}) x
     WHERE lim IS NOT NULL
     """
     return statement, {"rules": [{**_common(x), **_limit(x.limit), "edge": x.edge}
@@ -198,7 +233,7 @@ def height_zone(rules, ruleset) -> tuple[str, dict]:
              ST_Union(ST_Intersection(s.occupied, k.geom_utm)) AS part,
              sum(ST_Area(ST_Intersection(s.occupied, k.geom_utm))) AS area
       FROM r JOIN constraints k ON k.kind = r.ckind AND k.max_height_m IS NOT NULL
-      JOIN check_subjects s ON ST_Intersects(s.occupied, k.geom_utm) AND s.height IS NOT NULL
+      JOIN check_subjects s ON ST_Intersects(s.occupied, k.geom_utm) AND {_needs("height_zone")}
       GROUP BY s.sid, r.rule_id
     )
     SELECT s.sid, r.rule_id,
@@ -226,7 +261,7 @@ def facility_distance(rules, ruleset) -> tuple[str, dict]:
     CROSS JOIN LATERAL (
       SELECT f.geom_utm AS g, ST_Distance(f.geom_utm, s.site) AS d FROM facilities f
       WHERE r.kinds ? f.kind ORDER BY f.geom_utm <-> s.site LIMIT 1) f
-    WHERE s.isic IS NOT NULL AND {APPLIES}
+    WHERE {_needs("facility_distance")} AND {APPLIES}
     """
     params = [{**_common(x), "kinds": x.facility_kinds, "min_d": x.min_distance_m}
               for x in rules]
@@ -249,7 +284,7 @@ def activity_density(rules, ruleset) -> tuple[str, dict]:
         AND r.statuses ? l.status
         AND l.id IS DISTINCT FROM (CASE WHEN s.subject_type = 'licence' THEN s.subject_id END)
     ) n
-    WHERE s.isic IS NOT NULL AND {APPLIES}
+    WHERE {_needs("activity_density")} AND {APPLIES}
     """
     params = [{**_common(x), "radius": x.radius_m, "max_count": x.max_count,
                "digits": x.match_digits, "statuses": x.statuses} for x in rules]
@@ -260,7 +295,7 @@ def parcel_minimum(rules, ruleset) -> tuple[str, dict]:
     """Parcel area or street frontage at least the minimum for the land use."""
     tol_area, tol_len = ruleset.tolerance.area_m2, ruleset.tolerance.length_m
     statement = f"""
-    WITH {_edges(ruleset, "s.frontage IS NULL AND s.subject_type <> 'licence'")}
+    WITH {_edges(ruleset, "s.frontage IS NULL AND " + _needs("parcel_minimum"))}
     SELECT sid, rule_id, CASE WHEN m < lim - tol THEN bad ELSE 'pass' END AS status,
            to_jsonb(round(m::numeric, 3)) AS measured, to_jsonb(lim) AS lim,
            CASE WHEN m < lim - tol THEN ev END AS evidence
@@ -271,7 +306,7 @@ def parcel_minimum(rules, ruleset) -> tuple[str, dict]:
                  CASE r.measure WHEN 'area' THEN s.parcel ELSE coalesce(e.g, s.parcel) END AS ev
           FROM check_subjects s CROSS JOIN {_rules("measure text, by_use jsonb")}
           LEFT JOIN edges e ON e.sid = s.sid AND e.edge = 'front'
-          WHERE s.land_use IS NOT NULL AND s.subject_type <> 'licence' AND {APPLIES}) x
+          WHERE s.land_use IS NOT NULL AND {_needs("parcel_minimum")} AND {APPLIES}) x
     WHERE lim IS NOT NULL
     """
     params = [{**_common(x), "measure": x.measure, "by_use": x.by_use} for x in rules]
@@ -285,13 +320,17 @@ BUILDERS = {
     "facility_distance": facility_distance, "activity_density": activity_density,
     "parcel_minimum": parcel_minimum,
 }
-assert set(BUILDERS) == set(r.KINDS), "every rule kind needs a statement"
+assert set(BUILDERS) == set(r.KINDS) == set(NEEDS), "every rule kind needs a statement"
 
 
-def statements(ruleset, only: frozenset[str] | None = None, many: bool = False):
-    """(kind, statement, params) for every kind that has rules; `many` for a batch."""
+def statements(ruleset, only: frozenset[str] | None = None, many: bool = False,
+               kinds: frozenset[str] | None = None):
+    """(kind, statement, params) for every kind that has rules (of `kinds`, if given); `many`
+    for a batch."""
     out = []
     for kind in r.KINDS:
+        if kinds is not None and kind not in kinds:
+            continue
         chosen = ruleset.of_kind(kind, only)
         if chosen:
             extra = {"many": many} if kind == "constraint_overlap" else {}
@@ -300,11 +339,33 @@ def statements(ruleset, only: frozenset[str] | None = None, many: bool = False):
     return out
 
 
+RESULTS = ("SELECT x.sid, x.rule_id, x.status, x.measured, x.lim, "
+           "ST_AsGeoJSON(ST_Transform(x.evidence, 4326), 7)::jsonb "
+           "FROM ({}) x ORDER BY x.sid, x.rule_id")
+
+
 def for_results(statement: str) -> sql.Composable:
     """Wrap a rule statement so evidence comes back as GeoJSON (CRS84, ~1 cm precision)."""
-    return sql.SQL("SELECT x.sid, x.rule_id, x.status, x.measured, x.lim, "
-                   "ST_AsGeoJSON(ST_Transform(x.evidence, 4326), 7)::jsonb "
-                   "FROM ({}) x ORDER BY x.sid, x.rule_id").format(sql.SQL(statement))
+    return sql.SQL(RESULTS).format(sql.SQL(statement))
+
+
+def combined(ruleset, kinds: frozenset[str] | None = None) -> tuple[str, dict]:
+    """The statements of every kind (of `kinds`) in one, UNION ALL, wrapped as for_results;
+    (text, parameters).
+
+    Each kind gets its own rules parameter, serialised once here: the text and the parameters
+    depend on the rules file and the kinds only, so callers can keep them.
+    """
+    branches, params = [], {}
+    for kind, text, kind_params in statements(ruleset, kinds=kinds):
+        name = f"rules_{kind}"
+        branches.append("(" + text.replace("%(rules)s", f"%({name})s::jsonb") + ")")
+        params[name] = json.dumps(kind_params["rules"].obj)
+    if not branches:   # no rule of these kinds: a statement that yields nothing
+        branches.append("(SELECT 0 AS sid, NULL::text AS rule_id, NULL::text AS status, "
+                        "NULL::jsonb AS measured, NULL::jsonb AS lim, "
+                        "NULL::geometry AS evidence WHERE false)")
+    return RESULTS.format("\nUNION ALL\n".join(branches)), params
 
 
 def for_findings(statement: str) -> sql.Composable:

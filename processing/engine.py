@@ -1,8 +1,9 @@
 """Running checks: one subject (parcel-check, license-site-check) or a whole area (batch).
 
-A single check is one transaction on a pooled connection: the subject row, one statement per
-rule kind (sent together in a pipeline), the signed certificate and the job record. Any error
-rolls all of it back, so a failed check leaves nothing written.
+A single check is one transaction on a pooled connection (processing.single): a statement about
+its subject, one statement for all the rules, then the signed certificate and the job record.
+Any error rolls all of it back, so a failed check leaves nothing written. A batch fills the
+temporary subjects table and runs one statement per rule kind over it.
 """
 from __future__ import annotations
 
@@ -15,17 +16,11 @@ from psycopg_pool import PoolTimeout
 
 from geoserver.errors import Unavailable
 from layers import pool
-from processing import certificates, checks, jobs, results, subjects
+from processing import certificates, checks, jobs, results, single, subjects
 from processing.errors import CheckInputError, UnknownParcel
 from processing.inputs import BatchCheck, ParcelCheck, SiteCheck
 
 LOGGER = logging.getLogger(__name__)
-PROBLEMS = {
-    "outside_city": "the parcel is outside the municipality",
-    "footprint_outside_parcel": "the footprint is not inside its parcel",
-    "site_outside_city": "the location is outside the municipality",
-    "site_outside_parcel": "the location is not on the parcel",
-}
 
 
 def evaluate(conn, ruleset, only: frozenset[str] | None = None) -> dict:
@@ -35,14 +30,6 @@ def evaluate(conn, ruleset, only: frozenset[str] | None = None) -> dict:
         cursors = [conn.execute(checks.for_results(text), params)
                    for _, text, params in statements]
     return {(row[0], row[1]): row[2:] for cur in cursors for row in cur.fetchall()}
-
-
-def _refuse_problems(conn, ruleset) -> None:
-    """CheckInputError for a subject that cannot be checked."""
-    problems = subjects.subject_problems(conn, ruleset.tolerance.length_m)
-    for key, text in PROBLEMS.items():
-        if problems.get(key):
-            raise CheckInputError(text)
 
 
 def _body(process_id: str, ruleset, facts: dict, echo: dict, rows: dict) -> dict:
@@ -57,53 +44,34 @@ def _body(process_id: str, ruleset, facts: dict, echo: dict, rows: dict) -> dict
 
 def check_parcel(conn, ruleset, request: ParcelCheck) -> dict:
     """Evaluate a parcel-check in the caller's transaction; the unsigned result document."""
-    subjects.prepare(conn)
-    proposal = request.proposal
-    if request.parcel_no is not None:
-        if not subjects.add_registered_parcel(conn, "parcel", request.parcel_no, proposal):
-            raise UnknownParcel(f"no parcel numbered {request.parcel_no!r}")
-    else:
-        subjects.add_drawn_parcel(conn, "parcel", request.parcel, proposal)
-    _refuse_problems(conn, ruleset)
-    facts = subjects.subject_facts(conn)
-    facts["isic"] = proposal.isic
-    return _body("parcel-check", ruleset, facts, request.echo, evaluate(conn, ruleset))
+    single.begin(conn)
+    subject = single.Subject.of("parcel", request.proposal, request.parcel_no, request.parcel)
+    facts = single.inspect(conn, ruleset, subject)
+    facts["isic"] = request.proposal.isic
+    return _body("parcel-check", ruleset, facts, request.echo,
+                 single.evaluate(conn, ruleset, subject))
 
 
 def check_site(conn, ruleset, request: SiteCheck) -> dict:
     """Evaluate a license-site-check in the caller's transaction; the unsigned document."""
-    subjects.prepare(conn)
+    single.begin(conn)
     proposal = request.proposal
-    if request.parcel_no is not None:
-        if not subjects.add_registered_parcel(conn, "licence", request.parcel_no, proposal):
-            raise UnknownParcel(f"no parcel numbered {request.parcel_no!r}")
-    else:
-        _refuse_outside(conn, proposal.site)
-        if not subjects.add_parcel_under_point(conn, "licence", proposal):
-            raise CheckInputError("the location is not on a registered parcel")
-    _refuse_problems(conn, ruleset)
-    facts = subjects.subject_facts(conn)
+    subject = single.Subject.of("licence", proposal, request.parcel_no)
+    facts = single.inspect(conn, ruleset, subject)
     facts["isic"] = proposal.isic
     activity = ruleset.activities[proposal.isic]
     facts["activity"] = {"code": proposal.isic, "ar": activity.ar, "en": activity.en}
-    return _body("license-site-check", ruleset, facts, request.echo, evaluate(conn, ruleset))
-
-
-def _refuse_outside(conn, ewkb: str) -> None:
-    """CheckInputError when a point is outside every municipality."""
-    inside = conn.execute(
-        "SELECT EXISTS (SELECT 1 FROM municipalities m "
-        "WHERE ST_Intersects(m.geom_utm, ST_Transform(%s::geometry, 32639)))", [ewkb]).fetchone()
-    if not inside[0]:
-        raise CheckInputError("the location is outside the municipality")
+    return _body("license-site-check", ruleset, facts, request.echo,
+                 single.evaluate(conn, ruleset, subject))
 
 
 def issue(conn, signer, body: dict) -> tuple[dict, str]:
     """Give a result document its id and time, sign it and store it (caller's transaction)."""
     issued = datetime.now(timezone.utc).replace(microsecond=0)
     document = {"id": certificates.new_id(issued), "issued_at": issued.isoformat(), **body}
-    token = signer.sign(document)
-    certificates.store(conn, document, token, signer.kid)
+    payload = certificates.canonical(document)
+    token = signer.sign(document, payload)
+    certificates.store(conn, document, token, signer.kid, payload)
     return document, token
 
 

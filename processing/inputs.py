@@ -116,11 +116,22 @@ def validate(schema: dict, data) -> dict:
     if not isinstance(data, dict):
         raise CheckInputError("'inputs' must be a JSON object")
     data = {key: _unwrap(value) for key, value in data.items()}
-    errors = sorted(Draft202012Validator(schema).iter_errors(data),
+    errors = sorted(_validator(schema).iter_errors(data),
                     key=lambda e: (len(e.absolute_path) == 0, list(map(str, e.absolute_path))))
     if errors:
         raise CheckInputError(_describe(errors[0]))
     return data
+
+
+_validators: dict[int, tuple[dict, Draft202012Validator]] = {}
+
+
+def _validator(schema: dict) -> Draft202012Validator:
+    """The validator of a schema, made on first use (building one costs as much as using it)."""
+    known = _validators.get(id(schema))
+    if known is None or known[0] is not schema:
+        known = _validators[id(schema)] = (schema, Draft202012Validator(schema))
+    return known[1]
 
 
 def _describe(error) -> str:

@@ -52,7 +52,7 @@ def _values(rule, measured, limit, facts: dict, ruleset, lang: str) -> dict:
     activity = ruleset.activities.get(isic) if isic else None
     return {
         "measured": _text(measured, lang), "limit": _text(limit, lang),
-        "unit": UNIT_LABELS.get(unit_of(rule) or "", {}).get(lang, ""),
+        "unit": _unit_label(rule, lang),
         "zone": facts.get("zone") or "—",
         "use": (USE_LABELS.get(use, use) if lang == "ar" else use) or "—",
         "activity": f"{isic} ({getattr(activity, lang)})" if activity else (isic or "—"),
@@ -68,21 +68,27 @@ class _Keep(dict):
         return "{" + key + "}"
 
 
+def _unit_label(rule, lang: str) -> str:
+    """The unit of a rule as written in a language."""
+    return UNIT_LABELS.get(unit_of(rule) or "", {}).get(lang, "")
+
+
 def message(rule, status: str, measured, limit, facts: dict, ruleset) -> dict:
-    """The bilingual message of one rule result."""
+    """The bilingual message of one rule result (template values made only where used)."""
+    if status not in ("fail", "warn", "pass"):
+        return dict(NOT_APPLICABLE)
     out = {}
+    numbers = isinstance(measured, (int, float)) and isinstance(limit, (int, float))
     for lang in ("ar", "en"):
-        values = _values(rule, measured, limit, facts, ruleset, lang)
-        if status in ("fail", "warn"):
+        if status != "pass":
+            values = _values(rule, measured, limit, facts, ruleset, lang)
             out[lang] = getattr(rule.message, lang).format_map(_Keep(values))
-        elif status == "pass":
-            detail = ""
-            if isinstance(measured, (int, float)) and isinstance(limit, (int, float)):
-                unit = values["unit"]
-                detail = f": {values['measured']} {unit} / {values['limit']} {unit}"
+        elif numbers:
+            unit = _unit_label(rule, lang)
+            detail = f": {_text(measured, lang)} {unit} / {_text(limit, lang)} {unit}"
             out[lang] = PASS[lang] + detail.replace("  ", " ").rstrip()
         else:
-            out[lang] = NOT_APPLICABLE[lang]
+            out[lang] = PASS[lang]
     return out
 
 

@@ -1,11 +1,11 @@
-"""The set of things a check looks at, in one temporary table per connection: `check_subjects`.
+"""The set of things a check looks at: `check_subjects`, a temporary table or a CTE.
 
 A subject is a parcel (registered, or drawn by the client) or a licence site, with the proposal
-made for it (use, activity, floors, height, footprint). The single checks put one row in it, the
-batch puts every parcel and active licence of the area; the rule statements of processing.checks
-then work on the whole set at once. Rows vanish at commit (ON COMMIT DELETE ROWS), so nothing is
-left behind on a pooled connection and no table is created per check. All geometries in it are
-in the metric CRS (UTM 39N).
+made for it (use, activity, floors, height, footprint). The batch puts every parcel and active
+licence of the area in a temporary table per connection (rows vanish at commit, ON COMMIT DELETE
+ROWS); a single check makes its one subject a CTE of the same name from its parameters
+(processing.single), which costs no catalog or table writes. The rule statements of
+processing.checks work on either. All geometries are in the metric CRS (UTM 39N).
 """
 from dataclasses import dataclass
 
@@ -87,91 +87,77 @@ def _proposal_params(proposal: Proposal) -> dict:
 
 
 BUILDING = f"""
-  %(isic)s::text, %(floors)s::integer, %(height)s::float8,
-  ST_Transform(%(footprint)s::geometry, {UTM_SRID}), %(footprint_area)s::float8
+  %(isic)s::text AS isic, %(floors)s::integer AS floors, %(height)s::float8 AS height,
+  ST_Transform(%(footprint)s::geometry, {UTM_SRID}) AS footprint,
+  %(footprint_area)s::float8 AS footprint_area
 """
-
-
-def add_registered_parcel(conn, subject_type: str, parcel_no: str, proposal: Proposal) -> bool:
-    """Subject 0: a registered parcel by number with the proposal; False when there is none."""
-    statement = f"""
-    INSERT INTO check_subjects ({COLUMNS})
-    SELECT 0, %(type)s, p.id, p.parcel_no, p.id, p.geom_utm, ST_Area(p.geom_utm), p.frontage_m,
-           z.id, coalesce(z.code, p.zoning_code), coalesce(%(use)s::text, p.land_use),
-           {BUILDING},
-           coalesce(ST_Transform(%(footprint)s::geometry, {UTM_SRID}), p.geom_utm),
-           coalesce(ST_Transform(%(site)s::geometry, {UTM_SRID}), p.geom_utm)
+# Subject 0 of a single check, one SELECT per way of naming the parcel, with the names and types
+# of the check_subjects columns: the same text fills the temporary table (INSERT ... SELECT) or
+# stands in for it as a CTE named check_subjects (processing.single).
+SUBJECT = {
+    # a registered parcel by number
+    "registered": f"""
+    SELECT 0 AS sid, %(type)s::text AS subject_type, p.id AS subject_id,
+           p.parcel_no AS subject_ref, p.id AS parcel_id, p.geom_utm AS parcel,
+           ST_Area(p.geom_utm) AS parcel_area, p.frontage_m::float8 AS frontage, z.id AS zone_id,
+           coalesce(z.code, p.zoning_code) AS zone_code,
+           coalesce(%(use)s::text, p.land_use) AS land_use, {BUILDING},
+           coalesce(ST_Transform(%(footprint)s::geometry, {UTM_SRID}), p.geom_utm) AS occupied,
+           coalesce(ST_Transform(%(site)s::geometry, {UTM_SRID}), p.geom_utm) AS site
     FROM parcels p {REGISTERED_ZONE}
     WHERE p.parcel_no = %(parcel_no)s
-    """
-    params = {**_proposal_params(proposal), "type": subject_type, "parcel_no": parcel_no}
-    return conn.execute(statement, params).rowcount == 1
-
-
-def add_parcel_under_point(conn, subject_type: str, proposal: Proposal) -> bool:
-    """Subject 0: the registered parcel under the proposal's site point; False when none."""
-    statement = f"""
-    INSERT INTO check_subjects ({COLUMNS})
-    SELECT 0, %(type)s, p.id, p.parcel_no, p.id, p.geom_utm, ST_Area(p.geom_utm), p.frontage_m,
-           z.id, coalesce(z.code, p.zoning_code), coalesce(%(use)s::text, p.land_use),
-           {BUILDING},
-           coalesce(ST_Transform(%(footprint)s::geometry, {UTM_SRID}), p.geom_utm), pt.g
+    """,
+    # the registered parcel under the proposal's site point
+    "under_point": f"""
+    SELECT 0 AS sid, %(type)s::text AS subject_type, p.id AS subject_id,
+           p.parcel_no AS subject_ref, p.id AS parcel_id, p.geom_utm AS parcel,
+           ST_Area(p.geom_utm) AS parcel_area, p.frontage_m::float8 AS frontage, z.id AS zone_id,
+           coalesce(z.code, p.zoning_code) AS zone_code,
+           coalesce(%(use)s::text, p.land_use) AS land_use, {BUILDING},
+           coalesce(ST_Transform(%(footprint)s::geometry, {UTM_SRID}), p.geom_utm) AS occupied,
+           pt.g AS site
     FROM (SELECT ST_Transform(%(site)s::geometry, {UTM_SRID}) g) pt
     JOIN LATERAL (SELECT * FROM parcels p WHERE ST_Intersects(p.geom_utm, pt.g)
                   ORDER BY p.id LIMIT 1) p ON true
     {REGISTERED_ZONE}
-    """
-    params = {**_proposal_params(proposal), "type": subject_type}
+    """,
+    # a parcel drawn by the client (EWKB)
+    "drawn": f"""
+    SELECT 0 AS sid, %(type)s::text AS subject_type, NULL::bigint AS subject_id,
+           NULL::text AS subject_ref, NULL::bigint AS parcel_id, x.g AS parcel,
+           ST_Area(x.g) AS parcel_area, NULL::float8 AS frontage, z.id AS zone_id,
+           z.code AS zone_code, %(use)s::text AS land_use, {BUILDING},
+           coalesce(ST_Transform(%(footprint)s::geometry, {UTM_SRID}), x.g) AS occupied,
+           coalesce(ST_Transform(%(site)s::geometry, {UTM_SRID}), x.g) AS site
+    FROM (SELECT ST_Transform(%(parcel)s::geometry, {UTM_SRID}) g) x {DRAWN_ZONE}
+    """,
+}
+
+
+def add_registered_parcel(conn, subject_type: str, parcel_no: str, proposal: Proposal) -> bool:
+    """Subject 0: a registered parcel by number with the proposal; False when there is none."""
+    statement = f"INSERT INTO check_subjects ({COLUMNS}) {SUBJECT['registered']}"
+    params = {**_proposal_params(proposal), "type": subject_type, "parcel_no": parcel_no}
     return conn.execute(statement, params).rowcount == 1
 
 
-def add_drawn_parcel(conn, subject_type: str, parcel: str, proposal: Proposal) -> None:
-    """Subject 0: a parcel drawn by the client (EWKB) with the proposal."""
-    statement = f"""
-    INSERT INTO check_subjects ({COLUMNS})
-    SELECT 0, %(type)s, NULL, NULL, NULL, x.g, ST_Area(x.g), NULL, z.id, z.code, %(use)s::text,
-           {BUILDING},
-           coalesce(ST_Transform(%(footprint)s::geometry, {UTM_SRID}), x.g),
-           coalesce(ST_Transform(%(site)s::geometry, {UTM_SRID}), x.g)
-    FROM (SELECT ST_Transform(%(parcel)s::geometry, {UTM_SRID}) g) x {DRAWN_ZONE}
-    """
-    conn.execute(statement, {**_proposal_params(proposal), "type": subject_type,
-                             "parcel": parcel})
+def _text(value) -> str | None:
+    """A parameter value as text (the statements cast it), so its type never varies."""
+    return None if value is None else str(value)
 
 
-def subject_problems(conn, tolerance_m: float) -> dict:
-    """Facts about subject 0 that make a check impossible (outside the city, footprint outside)."""
-    row = conn.execute("""
-    SELECT NOT EXISTS (SELECT 1 FROM municipalities m WHERE ST_Intersects(m.geom_utm, s.parcel)),
-           s.footprint IS NOT NULL AND NOT ST_CoveredBy(s.footprint, ST_Buffer(s.parcel, %s)),
-           NOT EXISTS (SELECT 1 FROM municipalities m WHERE ST_Intersects(m.geom_utm, s.site)),
-           NOT ST_Intersects(s.site, ST_Buffer(s.parcel, %s)),
-           s.zone_code IS NULL
-    FROM check_subjects s WHERE s.sid = 0
-    """, [tolerance_m, tolerance_m]).fetchone()
-    keys = ("outside_city", "footprint_outside_parcel", "site_outside_city",
-            "site_outside_parcel", "no_zone")
-    return dict(zip(keys, row, strict=True))
-
-
-def subject_facts(conn) -> dict:
-    """What the check found about subject 0 (parcel, zone, areas) for the result document."""
-    row = conn.execute("""
-    SELECT s.subject_ref, s.parcel_id, s.zone_code, z.name_ar, z.name_en, s.land_use,
-           round(s.parcel_area::numeric, 2), round(ST_Area(s.footprint)::numeric, 2),
-           d.name_ar, d.name_en, ST_AsGeoJSON(ST_Transform(s.parcel, 4326), 7)::jsonb
-    FROM check_subjects s
-    LEFT JOIN zoning z ON z.id = s.zone_id
-    LEFT JOIN parcels p ON p.id = s.parcel_id
-    LEFT JOIN districts d ON d.id = p.district_id
-    WHERE s.sid = 0
-    """).fetchone()
-    keys = ("parcel_no", "parcel_id", "zone", "zone_name_ar", "zone_name_en", "land_use",
-            "parcel_area_m2", "footprint_area_m2", "district_ar", "district_en", "parcel")
-    facts = dict(zip(keys, row, strict=True))
-    for key in ("parcel_area_m2", "footprint_area_m2"):
-        facts[key] = float(facts[key]) if facts[key] is not None else None
-    return facts
+def subject_params(subject_type: str, proposal: Proposal, parcel_no: str | None = None,
+                   parcel: str | None = None) -> dict:
+    """Parameters of a SUBJECT statement, named as the columns they fill (checks.NEEDS reads
+    them so) and all sent as text: psycopg would send 2 as int2 and 40000 as int4, and every
+    new combination of types is a new prepared statement."""
+    floors = None if proposal.floors is None else int(proposal.floors)
+    height = None if proposal.height_m is None else float(proposal.height_m)
+    area = None if proposal.footprint_area_m2 is None else float(proposal.footprint_area_m2)
+    return {"type": subject_type, "use": proposal.land_use, "isic": proposal.isic,
+            "floors": _text(floors), "height": _text(height), "footprint": proposal.footprint,
+            "footprint_area": _text(area), "site": proposal.site, "parcel_no": parcel_no,
+            "parcel": parcel}
 
 
 @dataclass(frozen=True)
