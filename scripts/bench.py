@@ -69,8 +69,8 @@ def workloads(dsn: str, n: int, seed: int) -> dict[str, list[tuple[str, str, str
                  for tx, ty in (tile(float(x), float(y), z) for _, _, x, y in rows)}
         out[f"tile_z{z}"] = [("GET", p, "") for p in sorted(paths)]
     out["parcel_check"] = [("POST", "/ogc/processes/parcel-check/execution", json.dumps(
-        {"inputs": {"parcel_no": no, "proposal": {"use": "residential", "floors": 2,
-                                                  "height_m": 8, "footprint_area_m2": 150}}}))
+        {"inputs": {"parcel_no": no, "use": "residential", "floors": 2, "height_m": 8,
+                    "footprint_area_m2": 150}}))
         for _, no, _, _ in rows]
     return out
 
