@@ -10,22 +10,10 @@ cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
 examples=${FUZZ_EXAMPLES:-50}
 url=${FUZZ_URL:-}
-server_pid=
-cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true; }
-trap cleanup EXIT
+. scripts/server.sh
 if [ -z "$url" ]; then
   : "${DATABASE_URL:?set DATABASE_URL (or FUZZ_URL of a running server)}"
-  port=$("$VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-  url="http://127.0.0.1:$port"
-  log=$(mktemp -t amanat-fuzz-server.XXXXXX.log)
-  PORT=$port "$VENV/bin/amanat" serve >"$log" 2>&1 &
-  server_pid=$!
-  for _ in $(seq 1 600); do
-    curl -sf -o /dev/null "$url/healthz" && break
-    kill -0 "$server_pid" 2>/dev/null || { cat "$log" >&2; exit 1; }
-    sleep 0.5
-  done
-  echo "fuzz: server on $url (log $log)"
+  start_server fuzz
 fi
 run() {   # run SCHEMA_URL BASE_URL
   "$VENV/bin/schemathesis" --config-file scripts/schemathesis.toml run "$1" --url "$2" \
