@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make bench: the sample city at 200k parcels in its own database, our server on BENCH_PORT,
-# scripts/bench.py for the project's own figures; with PEERS=1 also tipg and stock pygeoapi
+# scripts/bench_webmap.py (first render of the map) and scripts/bench.py for the project's own
+# figures; with PEERS=1 also tipg and stock pygeoapi
 # through ../shared/bench (when present) for ratios in the same run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,6 +21,12 @@ server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$state"' EXIT
 for _ in $(seq 1 120); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.5; done
 echo "== Amanat, $(psql "$url" -Atc 'select count(*) from parcels') parcels, 1 worker, $(nproc) cores"
+if command -v chromium >/dev/null; then   # first, while the server's tile cache is cold
+  echo "== web map first render (headless Chromium, 1366x768)"
+  .venv/bin/python scripts/bench_webmap.py --url "http://127.0.0.1:$port"
+else
+  echo "== web map first render skipped: no chromium (make test installs it)"
+fi
 .venv/bin/python scripts/bench.py --url "http://127.0.0.1:$port" --dsn "$url" ${BENCH_ARGS:-}
 if [ "${PEERS:-0}" = 1 ] && [ -x ../shared/bench/peers.sh ]; then
   psql -q "$url" -c "create schema if not exists bench; drop table if exists bench.parcels;
