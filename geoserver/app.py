@@ -11,6 +11,7 @@ from geoserver import auth, errors, imagery, ogc
 from geoserver.audit_api import audit_trail
 from geoserver.editing import FeatureEditing
 from geoserver.caching import LayerCaching
+from geoserver.dataset_tiles import DatasetTiles
 from geoserver.health import healthz
 from geoserver.limits import BodyLimit
 from geoserver.ogc_params import RequestChecks
@@ -64,7 +65,9 @@ def create_app(settings: Settings) -> Starlette:
         *processing_routes.routes(),  # /certificates and /ogc/jobs (before the /ogc mount)
         Route("/audit", audit_trail, methods=["GET"]),   # admins (geoserver.auth.POLICY)
         Mount("/ogc", app=FeatureEditing(   # Part 4 writes; signed-in item reads (editing.py)
-            RequestChecks(LayerCaching(ogc.build(settings), versions)), settings)),
+            RequestChecks(LayerCaching(DatasetTiles(   # /ogc/tiles: several layers per tile
+                ogc.build(settings), settings.database.dsn, f"{settings.server.base_url}/ogc"),
+                versions)), settings)),
         *imagery.routes(settings),   # /raster, /panoramas and their /openapi.json
     ]
     app = Starlette(routes=routes, lifespan=_lifespan(settings, versions))

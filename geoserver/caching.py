@@ -11,16 +11,19 @@ import re
 from collections import OrderedDict
 from datetime import timezone
 from email.utils import format_datetime, parsedate_to_datetime
+from urllib.parse import parse_qsl
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.responses import Response
 
+from geoserver.dataset_tiles import collections_of
 from layers.catalogue import LAYERS
 from layers.versions import LayerVersions
 
 LOGGER = logging.getLogger(__name__)
 CACHED = re.compile(r"^/collections/(?P<collection>[^/]+)/(?P<kind>items|tiles)(?:/|$)")
 TILE = re.compile(r"^/collections/[^/]+/tiles/[^/]+/\d+/\d+/\d+$")
+DATASET_TILE = re.compile(r"^/tiles/[^/]+/\d+/\d+/\d+$")
 TILE_CACHE_BYTES = 64 * 1024 * 1024
 TILE_MAX_BYTES = 1024 * 1024
 
@@ -51,7 +54,7 @@ class TileCache:
         while self.size > self.capacity and self.entries:
             _, (_, _, old) = self.entries.popitem(last=False)
             self.size -= len(old) + 200
-MAX_AGE = {"items": 60, "tiles": 300}
+MAX_AGE = {"items": 60, "tiles": 300, "tile": 300}
 
 
 class LayerCaching:
@@ -65,25 +68,26 @@ class LayerCaching:
 
     async def __call__(self, scope, receive, send):
         """Serve a 304 when the client's copy is current; otherwise tag the response."""
-        match = self._match(scope)
-        if match is None:
+        target = self._target(scope)
+        if target is None:
             await self.app(scope, receive, send)
             return
-        layer = LAYERS[match["collection"]]
-        version = self.versions.get(layer.table)
-        if version is None:
+        tables, kind = target
+        versions = [self.versions.get(table) for table in tables]
+        if any(version is None for version in versions):
             await self.app(scope, receive, send)
             return
-        etag = self._etag(scope, layer.table, version[0])
-        modified = format_datetime(version[1].astimezone(timezone.utc).replace(microsecond=0),
+        etag = self._etag(scope, "+".join(f"{t}-{v[0]}" for t, v in zip(tables, versions)))
+        changed_at = max(version[1] for version in versions)
+        modified = format_datetime(changed_at.astimezone(timezone.utc).replace(microsecond=0),
                                    usegmt=True)
         headers = {"ETag": etag, "Last-Modified": modified,
-                   "Cache-Control": f"public, max-age={MAX_AGE[match['kind']]}",
+                   "Cache-Control": f"public, max-age={MAX_AGE[kind]}",
                    "Vary": "Accept, Accept-Language"}
-        if self._not_modified(Headers(scope=scope), etag, version[1]):
+        if self._not_modified(Headers(scope=scope), etag, changed_at):
             await Response(status_code=304, headers=headers)(scope, receive, send)
             return
-        if match["kind"] == "tiles" and TILE.match(match.string):
+        if kind == "tile":
             await self._tile(scope, receive, send, etag, headers)
             return
         await self.app(scope, receive, self._tagging(send, headers))
@@ -111,21 +115,33 @@ class LayerCaching:
                     else b""})
 
     @staticmethod
-    def _match(scope):
-        """The route match for a cacheable GET on a published layer, else None."""
+    def _target(scope) -> tuple[tuple[str, ...], str] | None:
+        """(tables, kind) of a cacheable GET: items, tiles metadata, a tile of a published
+        layer, or a dataset tile (its selected collections); None for anything else."""
         if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
             return None
-        match = CACHED.match(scope["path"].removeprefix(scope.get("root_path", "")))
-        return match if match and match["collection"] in LAYERS else None
+        path = scope["path"].removeprefix(scope.get("root_path", ""))
+        if DATASET_TILE.match(path):
+            query = dict(parse_qsl(scope["query_string"].decode("latin-1")))
+            try:
+                chosen = collections_of(query.get("collections"))
+            except ValueError:
+                return None          # the 400 is not cached
+            return tuple(LAYERS[c].table for c in chosen), "tile"
+        match = CACHED.match(path)
+        if not match or match["collection"] not in LAYERS:
+            return None
+        kind = "tile" if match["kind"] == "tiles" and TILE.match(path) else match["kind"]
+        return (LAYERS[match["collection"]].table,), kind
 
     @staticmethod
-    def _etag(scope, table: str, version: int) -> str:
-        """Weak validator: layer version + everything that shapes the response."""
+    def _etag(scope, versions: str) -> str:
+        """Weak validator: layer version(s) + everything that shapes the response."""
         headers = Headers(scope=scope)
         key = b"|".join([scope["path"].encode(), scope["query_string"],
                          headers.get("accept", "").encode(),
                          headers.get("accept-language", "").encode()])
-        return f'W/"{table}-{version}-{hashlib.blake2b(key, digest_size=8).hexdigest()}"'
+        return f'W/"{versions}-{hashlib.blake2b(key, digest_size=8).hexdigest()}"'
 
     @staticmethod
     def _not_modified(headers: Headers, etag: str, changed_at) -> bool:

@@ -28,7 +28,7 @@ from pygeoapi.provider.base import ProviderGenericError
 from pygeoapi.provider.base_mvt import BaseMVTProvider
 
 from layers import pool
-from layers.catalogue import Layer, layer_for_table
+from layers.catalogue import LAYERS, Layer, layer_for_table
 from layers.features import DatabaseUnavailable
 
 LOGGER = logging.getLogger(__name__)
@@ -269,6 +269,43 @@ def _fetch(dsn: str, statement, params):
     except (PoolTimeout, psycopg.OperationalError) as err:
         LOGGER.warning("database unavailable: %s", err)
         raise DatabaseUnavailable() from None
+
+
+def _fetch_all(dsn: str, statements: list[tuple]) -> list:
+    """First column of the first row of several statements, sent together in one pipeline on
+    one connection; database trouble as in _fetch."""
+    try:
+        with pool.get(dsn).connection() as conn, conn.pipeline():
+            cursors = [conn.execute(statement, params) for statement, params in statements]
+            return [cursor.fetchone() for cursor in cursors]
+    except psycopg.errors.QueryCanceled:
+        LOGGER.warning("dataset tile statement cancelled (statement timeout)")
+        raise TileTooSlow() from None
+    except (PoolTimeout, psycopg.OperationalError) as err:
+        LOGGER.warning("database unavailable: %s", err)
+        raise DatabaseUnavailable() from None
+
+
+# Dataset tiles (OGC API Tiles "dataset tilesets" with "collections selection"): the layers of
+# one tile, bottom to top when nothing else is asked for.
+DATASET_LAYERS = ("zoning", "constraints", "parcels", "streets", "districts", "facilities",
+                  "licenses")
+
+
+def dataset_tile(dsn: str, tile: Tile, collections: tuple[str, ...]) -> bytes | None:
+    """One vector tile holding a layer per collection (in the given order) that has something
+    to draw at this level: the MVT layers of each built as for its own tileset, concatenated
+    (a vector tile is a sequence of layers). None when nothing is drawn."""
+    statements = []
+    for collection in collections:
+        tiles = TILE_LAYERS[collection]
+        detail = tiles.detail_at(tile.level)
+        if detail is not None and tile.level <= tiles.maxzoom:
+            statements.append(tile_query(LAYERS[collection], detail, tile))
+    if not statements:
+        return None
+    rows = _fetch_all(dsn, statements)
+    return b"".join(bytes(row[0]) for row in rows if row and row[0]) or None
 
 
 EXTENT_SQL = ("SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) "
