@@ -33,6 +33,7 @@ OSM_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 OSM_ATTRIBUTION = ('&copy; <a href="https://www.openstreetmap.org/copyright">'
                    'OpenStreetMap</a> contributors')
 TILE_URL = "ogc/collections/{id}/tiles/WebMercatorQuad/{{z}}/{{y}}/{{x}}?f=mvt"
+DATASET_TILE_URL = "ogc/tiles/WebMercatorQuad/{z}/{y}/{x}?f=mvt"   # all shown layers in one tile
 # Vector layers, bottom to top, and whether they are on when the page opens.
 OVERLAYS = (("zoning", False), ("constraints", False), ("parcels", True), ("streets", True),
             ("districts", True), ("facilities", True), ("licenses", True))
@@ -95,6 +96,7 @@ def _config(lang: str, bounds, assets: Assets) -> dict:
                     "details": [{"minzoom": d.minzoom, "kinds": d.kinds}
                                 for d in TILE_LAYERS[layer].details],
                     "show": show} for layer, show in OVERLAYS],
+        "datasetTiles": DATASET_TILE_URL,
         "panoramaModule": "./" + assets.url("map/panorama.js").lstrip("/"),
         "psvCss": [assets.url("vendor/psv/core.css").lstrip("/"),
                    assets.url("vendor/psv/markers.css").lstrip("/")],

@@ -140,16 +140,49 @@
     }
   };
 
-  /** The Leaflet.VectorGrid layer of a collection (called by the page). */
+  // Every vector layer is drawn from one dataset tileset (/ogc/tiles): one request per tile
+  // position holds all the collections shown (seven tilesets took seven). Each collection is a
+  // stand-in layer in the layer control; showing or hiding one changes what the grid asks for.
+  var GRID = {layer: null, shown: [], pending: false, map: null};
+
+  function gridUrl() {
+    var ids = cfg().layers.map(function (l) { return l.id; })
+      .filter(function (id) { return GRID.shown.indexOf(id) >= 0; });
+    return cfg().datasetTiles + "&collections=" + ids.join(",");
+  }
+
+  function syncGrid() {
+    GRID.pending = false;
+    var map = GRID.map, grid = GRID.layer;
+    if (!GRID.shown.length) { if (grid && map.hasLayer(grid)) { map.removeLayer(grid); } return; }
+    var minZoom = Math.min.apply(null, GRID.shown.map(function (id) { return layerDef(id).minzoom; }));
+    if (!grid) {
+      grid = GRID.layer = L.vectorGrid.protobuf(gridUrl(), {
+        rendererFactory: L.canvas.tile, vectorTileLayerStyles: STYLES, interactive: false,
+        minZoom: minZoom, maxNativeZoom: 20, maxZoom: 20, zIndex: 10, keepBuffer: 1,
+        updateWhenZooming: false
+      });
+    } else if (grid._url !== gridUrl() || grid.options.minZoom !== minZoom) {
+      grid.options.minZoom = minZoom;
+      grid.setUrl(gridUrl(), true);
+      if (map.hasLayer(grid)) { grid.redraw(); }
+    }
+    if (!map.hasLayer(grid)) { map.addLayer(grid); }
+  }
+
+  function changeGrid(id, on) {
+    GRID.shown = GRID.shown.filter(function (other) { return other !== id; });
+    if (on) { GRID.shown.push(id); }
+    if (!GRID.pending) { GRID.pending = true; Promise.resolve().then(syncGrid); }  // one redraw per batch
+  }
+
+  /** The stand-in layer of a collection in the layer control (called by the page). */
   A.vectorLayer = function (id) {
-    var def = layerDef(id), styles = {};
-    styles[id] = STYLES[id];
-    var index = cfg().layers.indexOf(def);
-    return L.vectorGrid.protobuf(def.url, {
-      rendererFactory: L.canvas.tile, vectorTileLayerStyles: styles, interactive: false,
-      minZoom: def.minzoom, maxNativeZoom: def.maxzoom, maxZoom: 20, zIndex: 10 + index,
-      keepBuffer: 1, updateWhenZooming: false
-    });
+    var standIn = L.layerGroup();
+    standIn.on("add", function () { GRID.map = standIn._map; changeGrid(id, true); });
+    standIn.on("remove", function () { changeGrid(id, false); });
+    standIn.redraw = function () { if (GRID.layer) { GRID.layer.redraw(); } return standIn; };
+    return standIn;
   };
 
   // --- URL state ------------------------------------------------------------------------------
