@@ -306,6 +306,9 @@ def panoramas_ingest(directory: Path):
                         settings.panoramas)
     except psycopg.OperationalError as err:
         _fail(_database_down(err), 1)
+    except OSError as err:   # the store cannot be written: nothing was added (ingest rolls back)
+        _fail(f"cannot write the panorama store {panorama_store(settings).root}: "
+              f"{err.strerror or err}; nothing was ingested", 1)
     for name, reason in report.skipped:
         click.echo(f"skipped {name}: {reason}", err=True)
     click.echo(f"ingested {len(report.ingested)} panorama(s) in {len(report.sequences)} "

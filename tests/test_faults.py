@@ -220,6 +220,21 @@ def test_panorama_tiles_that_cannot_be_written_leave_no_row_and_no_tiles(tmp_pat
     assert leftovers == [] and list((store / ".staging").iterdir()) == []
 
 
+def test_panorama_ingest_into_an_unwritable_store_is_one_line_not_a_traceback(tmp_path, db,
+                                                                              settings):
+    folder = _panorama(tmp_path / "camera", db)
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / "panoramas").write_text("a file where the panorama store should be")
+    done = subprocess.run([*AMANAT, "panoramas", "ingest", str(folder)], cwd=ROOT,
+                          env=_env(tmp_path, settings.database.dsn), capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1].startswith("amanat: cannot write the panorama")
+    assert _panorama_rows(db, folder) == 0
+
+
 # Pooled connections broken under the server (what a database restart does to them)
 
 def test_pooled_connections_killed_under_the_server_are_replaced_without_a_failed_request(
