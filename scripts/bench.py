@@ -68,6 +68,11 @@ def workloads(dsn: str, n: int, seed: int) -> dict[str, list[tuple[str, str, str
         paths = {f"/ogc/collections/parcels/tiles/WebMercatorQuad/{z}/{ty}/{tx}?f=mvt"
                  for tx, ty in (tile(float(x), float(y), z) for _, _, x, y in rows)}
         out[f"tile_z{z}"] = [("GET", p, "") for p in sorted(paths)]
+    for z in (12, 16):   # what the web map asks for: every layer it shows in one tile
+        paths = {f"/ogc/tiles/WebMercatorQuad/{z}/{ty}/{tx}?f=mvt&collections=parcels,streets,"
+                 f"districts,facilities,licenses"
+                 for tx, ty in (tile(float(x), float(y), z) for _, _, x, y in rows)}
+        out[f"dataset_z{z}"] = [("GET", p, "") for p in sorted(paths)]
     out["parcel_check"] = [("POST", "/ogc/processes/parcel-check/execution", json.dumps(
         {"inputs": {"parcel_no": no, "use": "residential", "floors": 2, "height_m": 8,
                     "footprint_area_m2": 150}}))
