@@ -19,6 +19,7 @@ from geoserver.settings import Settings
 from layers import cql, pool
 from layers.versions import LayerVersions
 from processing import routes as processing_routes
+from processing.manager import JobCallers
 from processing import runtime as processing_runtime
 from webmap import routes as webmap_routes
 
@@ -75,6 +76,7 @@ def create_app(settings: Settings) -> Starlette:
     errors.install(app)
     processing_routes.install_errors(app)
     app.add_exception_handler(HTTPException, _http_error)
+    app.add_middleware(JobCallers)   # who runs a process (job owner and limit), inside auth
     auth.install(app, settings)   # sign-on and roles in front of every route
     app.add_middleware(BodyLimit, limits=settings.limits)   # 413 before anything reads a body
     return app

@@ -32,6 +32,7 @@ def _status_table() -> dict:
     """Exception type → (HTTP status, OGC exception code), domain errors of every package."""
     from layers.queries import DatabaseDown, QueryTooSlow
     from layers.selection import InvalidQuery
+    from processing.errors import TooManyJobs
 
     return {
         NotFound: (404, "NotFound"),
@@ -40,6 +41,7 @@ def _status_table() -> dict:
         Unavailable: (503, "ServiceUnavailable"),
         DatabaseDown: (503, "ServiceUnavailable"),
         QueryTooSlow: (503, "ServiceUnavailable"),
+        TooManyJobs: (429, "TooManyRequests"),   # per-client job limit (processing.jobs)
     }
 
 

@@ -24,6 +24,8 @@ class LimitSettings(BaseSettings):
     max_body_bytes: int = Field(32 << 20, ge=1024, le=1 << 30)        # any POST/PUT/PATCH body
     max_process_body_bytes: int = Field(1 << 20, ge=1024, le=64 << 20)  # an execute request
     max_filter_vertices: int = Field(10_000, ge=4, le=1_000_000)      # CQL2 geometry literals
+    # asynchronous jobs accepted or running per client (admins too): more is a 429
+    max_active_jobs_per_client: int = Field(4, ge=1, le=1000)         # processing.jobs.submit
 
 
 class BodyLimit:

@@ -33,5 +33,9 @@ class ResultNotReady(AmanatError):
     """The job has not finished (or has failed), so it has no results to download."""
 
 
+class TooManyJobs(AmanatError):
+    """The caller already has as many asynchronous jobs accepted or running as allowed."""
+
+
 __all__ = ["RulesFileError", "CheckInputError", "UnknownParcel", "UnknownJob",
-           "UnknownCertificate", "ResultNotReady"]
+           "UnknownCertificate", "ResultNotReady", "TooManyJobs"]

@@ -4,6 +4,11 @@ A job row and its queue entry are written in one transaction, so a job is never 
 a record nor recorded without being queued. Worker processes (`amanat worker`, any host) take
 jobs from the queue; their heartbeats are in the database, so a job whose worker stopped beating
 is marked failed with the reason (`fail_stalled`), by any worker's sweep or by a status read.
+
+An asynchronous job has an owner (who asked for it, see processing.manager.Caller); `submit`
+refuses one more job to an owner who already has `max_active` accepted or running (TooManyJobs,
+nothing written), counting and inserting under a transaction-scoped advisory lock on the owner
+so that two concurrent submissions of one owner cannot both pass.
 """
 from __future__ import annotations
 
@@ -15,7 +20,7 @@ import procrastinate
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from processing.errors import UnknownJob
+from processing.errors import TooManyJobs, UnknownJob
 
 LOGGER = logging.getLogger(__name__)
 TASK = "amanat.run_job"
@@ -46,21 +51,55 @@ def _job_uuid(job_id: str) -> uuid.UUID:
 
 
 def record(conn, job_id: str, process_id: str, inputs: dict, status: str,
-           certificate_id: str | None = None) -> None:
+           certificate_id: str | None = None, owner: str | None = None) -> None:
     """Insert a job row (a finished synchronous run, or an accepted asynchronous one)."""
     done = status == "successful"
     conn.execute(
         "INSERT INTO processing_jobs (id, process_id, status, message, progress, inputs, "
-        "certificate_id, started, finished) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        "certificate_id, started, finished, owner) "
+        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
         [job_id, process_id, status, "done" if done else "queued", 100 if done else 0,
-         Jsonb(inputs), certificate_id, _now() if done else None, _now() if done else None])
+         Jsonb(inputs), certificate_id, _now() if done else None, _now() if done else None,
+         owner])
 
 
-def submit(conn, dsn: str, process_id: str, inputs: dict) -> str:
-    """Record an accepted job and queue it, in one transaction; return its id."""
+def active_count(conn, owner: str) -> int:
+    """How many of an owner's jobs are accepted or running (read from a partial index)."""
+    return conn.execute("SELECT count(*) FROM processing_jobs WHERE owner = %s "
+                        "AND status IN ('accepted', 'running')", [owner]).fetchone()[0]
+
+
+def _claim_slot(conn, owner: str, max_active: int) -> None:
+    """In the caller's transaction: take the owner's lock, then TooManyJobs if they are full.
+
+    The lock (released at commit or rollback) serialises the submissions of one owner only.
+    The count is a later statement, so under READ COMMITTED it sees the job that a submission
+    holding the lock before committed. (No row exists to lock with SELECT ... FOR UPDATE:
+    anonymous owners are addresses, and a table of owners would only grow.)
+    """
+    conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+                 [f"processing_jobs.owner:{owner}"])
+    active = active_count(conn, owner)
+    if active >= max_active:
+        raise TooManyJobs(
+            f"too many asynchronous jobs: {active} of yours are accepted or running, the most "
+            f"allowed per client; wait for one to finish (or dismiss one) and try again. "
+            f"مهام غير متزامنة كثيرة: لديك {active} مقبولة أو جارية، وهو الحد الأقصى لكل عميل؛ "
+            f"انتظر انتهاء إحداها (أو ألغِها) ثم أعد المحاولة.")
+
+
+def submit(conn, dsn: str, process_id: str, inputs: dict, owner: str | None = None,
+           max_active: int | None = None) -> str:
+    """Record an accepted job and queue it, in one transaction; return its id.
+
+    Given an owner and `max_active`, TooManyJobs (and nothing written or queued) when the owner
+    already has that many jobs accepted or running.
+    """
     job_id = str(uuid.uuid4())
     with conn.transaction():
-        record(conn, job_id, process_id, inputs, "accepted")
+        if owner is not None and max_active is not None:
+            _claim_slot(conn, owner, max_active)
+        record(conn, job_id, process_id, inputs, "accepted", owner=owner)
         queue_id = queue_app(dsn).configure_task(TASK, queue=QUEUE, connection=conn).defer(
             job_id=job_id)
         conn.execute("UPDATE processing_jobs SET queue_job_id = %s WHERE id = %s",
