@@ -7,7 +7,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.routing import Mount, Route
 
-from geoserver import auth, errors, imagery, ogc
+from geoserver import auth, errors, imagery, ogc, signin
 from geoserver.audit_api import audit_trail
 from geoserver.editing import FeatureEditing
 from geoserver.caching import LayerCaching
@@ -63,6 +63,7 @@ def create_app(settings: Settings) -> Starlette:
     routes = [
         *webmap_routes.routes(settings),   # / (the map), /search, /static
         Route("/healthz", healthz),
+        *signin.routes(settings),   # /auth/token (sign-in), /auth/me
         *processing_routes.routes(),  # /certificates and /ogc/jobs (before the /ogc mount)
         Route("/audit", audit_trail, methods=["GET"]),   # admins (geoserver.auth.POLICY)
         Mount("/ogc", app=FeatureEditing(   # Part 4 writes; signed-in item reads (editing.py)

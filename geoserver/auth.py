@@ -65,6 +65,7 @@ POLICY: tuple[Rule, ...] = (
     _rule({"POST"}, r"^/ogc/processes/(parcel-check|license-site-check)/execution/?$", OPEN),
     _rule({"POST"}, r"^/ogc/processes/batch-compliance/execution/?$", {"analyst", "admin"}),
     _rule({"POST"}, r"^/certificates/verify/?$", OPEN),
+    _rule({"POST"}, r"^/auth/token/?$", OPEN),   # browser sign-in (geoserver/signin.py)
     # reads sent with POST: CQL2-JSON item queries (Features Part 3), raster statistics of a shape
     _rule({"POST"}, r"^/ogc/collections/[^/]+/items/?$", OPEN, QUERY_MEDIA),
     _rule({"POST"}, r"^/raster/[^/]+/statistics/?$", OPEN),

@@ -2,7 +2,9 @@
 
 Tokens and keys are printed alone on standard output (so a script can capture them); what was
 done goes to standard error. Every change made here is recorded in the audit trail as done by
-`cli:<operating-system user>`.
+`cli:<operating-system user>` (a password change as the action `user.password`, never the
+password or its hash). Passwords are typed twice at a prompt, or read from one line of standard
+input with --password-stdin (for scripts); they never appear on the command line.
 """
 from __future__ import annotations
 
@@ -47,15 +49,46 @@ def _guarded(fail, down):
 
 
 def add_user_with_token(settings: Settings, name: str, role: str, office: str | None,
-                        days: int | None = None) -> str:
-    """Create (or update) a local user, record it in the audit trail, return a fresh token."""
+                        days: int | None = None, password: str | None = None) -> str:
+    """Create (or update) a local user, and set its password when one is given; record both in
+    the audit trail, return a fresh token."""
     from geoserver.identity import LocalIssuer
 
+    if password is not None:
+        accounts.check_password(password)
     with psycopg.connect(settings.database.dsn) as conn, conn.transaction():
         user = accounts.add_user(conn, name, role, office)
         audit.record(conn, _cli_actor(), "user.add", "auth_users", name, None,
                      {"name": user.name, "role": user.role, "office": user.office})
+        if password is not None:
+            _store_password(conn, name, password)
     return LocalIssuer(settings.auth, settings.server.state_dir).issue(name, role, office, days)
+
+
+def _store_password(conn, name: str, password: str) -> bool:
+    """Set a user's password and record that it changed; False when there is no such user."""
+    if not accounts.set_password(conn, name, password):
+        return False
+    audit.record(conn, _cli_actor(), "user.password", "auth_users", name, None, None)
+    return True
+
+
+def set_user_password(settings: Settings, name: str, password: str) -> bool:
+    """Set or change a local user's password (audited); False when there is no such user."""
+    accounts.check_password(password)
+    with psycopg.connect(settings.database.dsn) as conn, conn.transaction():
+        return _store_password(conn, name, password)
+
+
+def _read_password(from_stdin: bool, fail) -> str:
+    """The new password: one line of standard input, or typed twice at a hidden prompt."""
+    if not from_stdin:
+        return click.prompt("New password", hide_input=True, confirmation_prompt=True)
+    line = click.get_text_stream("stdin").readline()
+    password = line.removesuffix("\n").removesuffix("\r")
+    if not password:
+        fail("--password-stdin: no password on standard input")
+    return password
 
 
 @click.group()
@@ -69,12 +102,16 @@ def users():
 @click.option("--office", default=None, help="The engineering office (needed for --role office).")
 @click.option("--days", type=click.IntRange(1, 366), default=None,
               help="Token lifetime (default AMANAT_AUTH_TOKEN_DAYS, 30).")
-def users_add(name: str, role: str, office: str | None, days: int | None):
+@click.option("--password-stdin", is_flag=True,
+              help="Also set a sign-in password, read from one line of standard input.")
+def users_add(name: str, role: str, office: str | None, days: int | None,
+              password_stdin: bool):
     """Create NAME (or change its role) and print a bearer token for it."""
     settings, fail, down = _settings_and_fail()
+    password = _read_password(True, fail) if password_stdin else None
     try:
         with _guarded(fail, down):
-            token = add_user_with_token(settings, name, role, office, days)
+            token = add_user_with_token(settings, name, role, office, days, password)
     except accounts.AccountError as err:
         fail(err.message)
     click.echo(f"user {name}: role {role}" + (f", office {office}" if office else ""), err=True)
@@ -95,6 +132,24 @@ def users_token(name: str, days: int | None):
         fail(f"no enabled user {name!r}")
     click.echo(LocalIssuer(settings.auth, settings.server.state_dir).issue(
         user.name, user.role, user.office, days))
+
+
+@users.command("password")
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True,
+              help="Read the password from one line of standard input instead of prompting.")
+def users_password(name: str, password_stdin: bool):
+    """Set or change the sign-in password of NAME (at least 10 characters)."""
+    settings, fail, down = _settings_and_fail()
+    password = _read_password(password_stdin, fail)
+    try:
+        with _guarded(fail, down):
+            changed = set_user_password(settings, name, password)
+    except accounts.AccountError as err:
+        fail(err.message)
+    if not changed:
+        fail(f"no user {name!r} (create it with `amanat users add`)")
+    click.echo(f"password of {name} set", err=True)
 
 
 @users.command("disable")

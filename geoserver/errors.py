@@ -33,6 +33,7 @@ def _status_table() -> dict:
     from layers.queries import DatabaseDown, QueryTooSlow
     from layers.selection import InvalidQuery
     from processing.errors import TooManyJobs
+    from geoserver.signin import SignInRefused, TooManyAttempts
 
     return {
         NotFound: (404, "NotFound"),
@@ -42,6 +43,8 @@ def _status_table() -> dict:
         DatabaseDown: (503, "ServiceUnavailable"),
         QueryTooSlow: (503, "ServiceUnavailable"),
         TooManyJobs: (429, "TooManyRequests"),   # per-client job limit (processing.jobs)
+        SignInRefused: (401, "Unauthorized"),
+        TooManyAttempts: (429, "TooManyRequests"),
     }
 
 

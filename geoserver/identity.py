@@ -88,12 +88,13 @@ class LocalIssuer:
         self.keys = KeySet([ECKey.import_key({**self.key.as_dict(private=False),
                                               "kid": self.kid})])
 
-    def issue(self, subject: str, role: str, office: str | None, days: int | None = None) -> str:
-        """A signed token for a local user."""
+    def issue(self, subject: str, role: str, office: str | None, days: int | None = None,
+              seconds: int | None = None) -> str:
+        """A signed token for a local user, valid `seconds`, or `days` (default token_days)."""
         now = int(time.time())
+        lifetime = seconds if seconds is not None else 86400 * (days or self.days)
         claims = {"iss": self.issuer, "aud": self.audience, "sub": subject, "iat": now,
-                  "nbf": now, "exp": now + 86400 * (days or self.days), "jti": str(uuid.uuid4()),
-                  "role": role}
+                  "nbf": now, "exp": now + lifetime, "jti": str(uuid.uuid4()), "role": role}
         if office:
             claims["office"] = office
         header = {"alg": LOCAL_ALGORITHM, "kid": self.kid, "typ": "JWT"}

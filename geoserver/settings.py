@@ -144,6 +144,12 @@ class AuthSettings(BaseSettings):
     jwks_ttl_s: float = Field(300.0, ge=1, le=86400)
     jwks_min_refresh_s: float = Field(30.0, ge=0, le=3600)   # between fetches for unknown kids
     leeway_s: int = Field(30, ge=0, le=300)  # clock skew tolerated on exp / nbf / iat
+    # browser sign-in (POST /auth/token, geoserver/signin.py)
+    session_hours: int = Field(8, ge=1, le=168)              # lifetime of a sign-in token
+    signin_window_s: int = Field(900, ge=1, le=86400)        # failures are counted this long
+    signin_failures_per_name: int = Field(5, ge=1, le=1000)  # then 429 for that user name
+    signin_failures_per_client: int = Field(20, ge=1, le=100_000)  # then 429 for that address
+    signin_concurrency: int = Field(2, ge=1, le=64)   # password checks at once (64 MiB each)
 
     def key_path(self, state_dir: Path) -> Path:
         """Where the local issuer's signing key lives."""

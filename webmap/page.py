@@ -109,7 +109,8 @@ def _assets_links(assets: Assets) -> tuple[list, list]:
     url = lambda path: assets.url(path).lstrip("/")  # noqa: E731 (relative to the page)
     js = [("leaflet", url("vendor/leaflet/leaflet.js")),
           ("vectorgrid", url("vendor/vectorgrid/vectorgrid.js")),
-          ("amanat", url("map/map.js")), ("amanat_tools", url("map/tools.js"))]
+          ("amanat", url("map/map.js")), ("amanat_tools", url("map/tools.js")),
+          ("amanat_signin", url("map/signin.js"))]
     css = [("leaflet_css", url("vendor/leaflet/leaflet.css")), ("fonts", url("map/fonts.css")),
            ("amanat_css", url("map/map.css"))]
     return js, css
@@ -131,8 +132,8 @@ def render(lang: str, bounds, assets: Assets) -> str:
                       control_scale=True, prefer_canvas=True)
     fmap.options.update(min_zoom=8, max_zoom=20)   # or Leaflet takes them from the layers
     templates = _templates()
-    figure.html.add_child(Raw(templates.get_template("header.html").render(
-        t=t, other="en" if lang == "ar" else "ar", map_id=fmap.get_name())), name="header")
+    figure.html.add_child(Raw(_with_session(templates.get_template("header.html").render(
+        t=t, other="en" if lang == "ar" else "ar", map_id=fmap.get_name()), t)), name="header")
     figure.add_child(fmap)
     layers = {"base_plain": EmptyBase(t["base_plain"])}
     osm = folium.TileLayer(OSM_URL, name=t["base_osm"], attr=OSM_ATTRIBUTION, overlay=False,
@@ -150,6 +151,26 @@ def render(lang: str, bounds, assets: Assets) -> str:
         t=t, legend=_legend(t), config_json=_json_for_html(_config(lang, bounds, assets)))),
         name="panel")
     return figure.render()
+
+
+# The sign-in controls at the end of the header bar (webmap/static/signin.js runs them).
+SESSION = Markup(
+    '<div class="session" id="session">'
+    '<span id="session-user" class="session-user" hidden></span>'
+    '<button id="signin-open" class="bar-button" type="button" aria-haspopup="dialog">'
+    '{signin}</button>'
+    '<button id="signout" class="bar-button" type="button" hidden>{signout}</button>'
+    '<p id="session-status" class="visually-hidden" role="status" aria-live="polite"></p>'
+    '</div>')
+
+
+def _with_session(header: str, t: dict) -> str:
+    """The rendered header with the sign-in controls before its end (texts escaped)."""
+    head, end, tail = header.rpartition("</header>")
+    if not end:
+        raise ValueError("the header template has no </header>")
+    controls = str(SESSION.format(signin=t["si_open"], signout=t["si_signout"]))
+    return head + controls + end + tail     # str: adding Markup would escape the header
 
 
 def _relative(import_map: dict) -> dict:

@@ -9,7 +9,6 @@
   var STATUS_ORDER = {fail: 0, warn: 1, pass: 2, "not-applicable": 3};
   var PANORAMA_RADIUS_M = 60;
   var MAX_FINDINGS_BYTES = 15 * 1024 * 1024;
-  var TOKEN_KEY = "amanat.token";
 
   A.initTools = function () {
     document.getElementById("analysis-open").addEventListener("click", openAnalysis);
@@ -188,8 +187,8 @@
     all.addEventListener("change", function () {
       rules.querySelectorAll("input").forEach(function (box) { box.checked = all.checked; });
     });
-    var token = el("input", {id: "an-token", type: "password", autocomplete: "off",
-                             value: sessionStorage.getItem(TOKEN_KEY) || ""});
+    // signed in (signin.js), the session's token is sent; an API key or token can still be pasted
+    var token = el("input", {id: "an-token", type: "password", autocomplete: "off"});
     var status = el("div.job", {"aria-live": "polite"});
     var submit = el("button.action.primary", {type: "submit", text: t("an_run")});
     var form = el("form.analysis-form", {on: {submit: function (e) { e.preventDefault(); runBatch(form, submit, status); }}},
@@ -199,8 +198,8 @@
          radio("view", false), radio("city", false)),
       el("fieldset", {}, el("legend", {text: t("an_rules")}),
          el("label.choice.all", {}, all, t("an_all_rules")), rules),
-      el("fieldset", {}, el("legend", {text: t("an_access")}),
-         el("div.field", {}, el("label", {for: "an-token", text: t("an_token")}), token,
+      el("fieldset", {}, el("legend", {text: t("an_access")}), A.signin.note(t("si_panel_hint")),
+         el("div.field.signed-out-only", {}, el("label", {for: "an-token", text: t("si_api_key")}), token,
             el("small.hint", {text: t("an_token_hint")}))), submit);
     A.openPanel(t("an_title"), [form, status], stopPolling);
   }
@@ -229,7 +228,7 @@
     var headers = {"Content-Type": "application/json", "Accept": "application/json",
                    "Prefer": "respond-async"};
     var token = form.elements["an-token"].value.trim();
-    if (token) { headers.Authorization = "Bearer " + token; sessionStorage.setItem(TOKEN_KEY, token); }
+    if (token) { A.signin.adopt(token); form.elements["an-token"].value = ""; }
     A.fetchResponse("ogc/processes/batch-compliance/execution", {
       method: "POST", headers: headers, body: JSON.stringify({inputs: batchInputs(form)})
     }).then(function (r) {
@@ -238,10 +237,9 @@
       if (!id) { throw new Error(t("error")); }
       poll(id.split(/[?#]/)[0], status, submit);
     }).catch(function (error) {
-      var signIn = error.status === 401 || error.status === 403;
-      status.appendChild(message("error", signIn ? t("an_signin_needed") + " (" + error.message + ")"
+      var signIn = error.status === 401 || error.status === 403;   // a 401 also opens the sign-in
+      status.appendChild(message("error", signIn ? t("si_needs_analyst") + " (" + error.message + ")"
                                                  : error.message));
-      if (signIn) { sessionStorage.removeItem(TOKEN_KEY); form.elements["an-token"].focus(); }
       submit.disabled = false;
     });
   }
