@@ -107,3 +107,66 @@ def test_the_page_tells_the_browser_what_it_needs(pages):
 
 def test_the_page_is_small(pages):
     assert len(pages["ar"].content) < 100_000
+
+
+# GET /districts/{id}: the facts of the district popup
+
+def test_a_district_has_its_names_municipality_area_and_counts(client, db):
+    ident, code, name_ar, municipality, area, parcels, licences, active = db.execute("""
+        SELECT d.id, d.code, d.name_ar, m.name_en, ST_Area(d.geom_utm),
+               (SELECT count(*) FROM parcels p WHERE p.district_id = d.id),
+               (SELECT count(*) FROM licenses l JOIN parcels p ON p.id = l.parcel_id
+                 WHERE p.district_id = d.id),
+               (SELECT count(*) FROM licenses l JOIN parcels p ON p.id = l.parcel_id
+                 WHERE p.district_id = d.id AND l.status = 'active')
+        FROM districts d JOIN municipalities m ON m.id = d.municipality_id
+        ORDER BY d.id DESC LIMIT 1""").fetchone()
+    response = client.get(f"/districts/{ident}")
+    assert response.status_code == 200 and "max-age" in response.headers["cache-control"]
+    body = response.json()
+    assert (body["id"], body["code"], body["name_ar"]) == (ident, code, name_ar)
+    assert body["municipality"]["name_en"] == municipality
+    assert abs(body["area_m2"] - area) < 1 and body["area_km2"] == round(area / 1e6, 3)
+    assert body["area_ha"] == round(area / 1e4, 1)
+    assert (body["parcels"], body["licenses"], body["active_licenses"]) == (parcels, licences,
+                                                                            active)
+    assert 0 < active < licences and parcels > 0
+    west, south, east, north = body["bbox"]
+    assert west < east and south < north
+
+
+def test_a_district_summary_sends_no_personal_field(client, db):
+    ident = db.execute("SELECT min(id) FROM districts").fetchone()[0]
+    text = client.get(f"/districts/{ident}").text
+    assert "holder" not in text and "phone" not in text
+
+
+@pytest.mark.parametrize("path", ["/districts/999999", "/districts/0", "/districts/99999999999",
+                                  "/districts/abc", "/districts/-1", "/districts/1.5"])
+def test_an_unknown_district_is_a_404_json_document(client, path):
+    response = client.get(path)
+    assert response.status_code == 404
+    assert response.json()["code"] == "NotFound"
+
+
+def test_a_district_summary_reads_no_whole_table(db):
+    """The counts go through indexes: no sequential scan of parcels or licences per click."""
+    from webmap.districts import SUMMARY
+
+    ident = db.execute("SELECT district_id FROM parcels GROUP BY 1 ORDER BY count(*) DESC"
+                       " LIMIT 1").fetchone()[0]
+    plan = "\n".join(row[0] for row in db.execute("EXPLAIN " + SUMMARY, {"id": ident}))
+    assert "parcels_district_id_idx" in plan and "licenses_parcel_id_idx" in plan
+    assert "Seq Scan on parcels" not in plan and "Seq Scan on licenses" not in plan
+
+
+def test_the_district_popup_and_street_view_have_their_labels_in_both_languages():
+    script = (STATIC / "map.js").read_text()
+    facts = re.search(r'\[("municipality", [^\]]+)\]\.forEach', script).group(1)
+    keys = {f"f_{name}" for name in re.findall(r'"([a-z_]+)"', facts)}
+    viewer = re.search(r"VIEWER_TEXTS = \[([^\]]+)\]", (STATIC / "panorama.js").read_text())
+    keys |= {"psv_" + re.sub(r"[A-Z]", lambda c: "_" + c.group(0).lower(), name)
+             for name in re.findall(r'"([A-Za-z]+)"', viewer.group(1))}
+    assert len(keys) >= 20
+    for lang in i18n.LANGS:
+        assert keys <= set(i18n.TEXT[lang]), keys - set(i18n.TEXT[lang])

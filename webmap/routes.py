@@ -1,20 +1,22 @@
-"""The web map's routes: the page at /, the search, and the map's static files."""
+"""The web map's routes: the page at /, the search, district facts, and the map's static files."""
 from __future__ import annotations
 
 from starlette.routing import BaseRoute, Route
 
 from geoserver.settings import Settings
 from webmap.assets import Assets
+from webmap.districts import district_endpoint
 from webmap.page import MapPage
 from webmap.search import search_endpoint
 
 
 def routes(settings: Settings) -> list[BaseRoute]:
-    """/ (the map), /search and /static/{version}/{path}."""
+    """/ (the map), /search, /districts/{id} and /static/{version}/{path}."""
     assets = Assets.load()
     page = MapPage(settings.database.dsn, assets)
     return [
         Route("/", page.endpoint, methods=["GET", "HEAD"]),
         Route("/search", search_endpoint, methods=["GET"]),
+        Route("/districts/{district_id:int}", district_endpoint, methods=["GET"]),
         Route("/static/{version}/{path:path}", assets.serve, methods=["GET", "HEAD"]),
     ]

@@ -3,8 +3,11 @@
 One SQL statement, one branch per kind of place, each using an index of migration 0005_search:
 names by word similarity of `amanat_search_text(...)` (Arabic spelling variants folded, typos
 tolerated; nearest neighbours on a GiST trigram index), parcel and licence numbers by prefix of
-`amanat_search_ident(...)` (B-tree). Only public catalogue fields are selected: a licence
-holder's id or phone is never read.
+`amanat_search_ident(...)` (B-tree). A query that looks like (part of) a number also finds the
+licences whose digits start or end with its digits (`amanat_search_digits`, B-trees of migration
+0008_search_licences): "2025000123", "000123" and "LIC-123" all find LIC-2025-000123. A place
+found by several branches is listed once, with its best score. Only public catalogue fields are
+selected: a licence holder's id or phone is never read.
 """
 from __future__ import annotations
 
@@ -30,6 +33,11 @@ CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 TEXT = "amanat_search_text(%(q)s)"
 IDENT = "amanat_search_ident(%(q)s)"
+DIGITS = "amanat_search_digits(%(q)s)"
+# A query that may be (part of) a licence number: an optional Latin prefix ("LIC"), then digits
+# in any script with separators between them.
+ANY_DIGIT = "0-9\u0660-\u0669\u06F0-\u06F9"
+NUMBER_LIKE = re.compile(rf"([A-Za-z]{{0,10}})[\W_]*[{ANY_DIGIT}][\W_{ANY_DIGIT}]*")
 
 
 @dataclass(frozen=True)
@@ -52,6 +60,7 @@ class Source:
     ident: bool = False
 
 
+LICENCE_DISTRICT = "(SELECT p.district_id FROM parcels p WHERE p.id = t.parcel_id)"
 SOURCES = (
     Source("district", "districts", "amanat_search_text(t.name_ar || ' ' || t.name_en || ' ' "
            "|| t.code)", "t.name_ar", "t.name_en", "t.code", "NULL::integer", 0.03),
@@ -61,13 +70,14 @@ SOURCES = (
            "t.name_ar", "t.name_en", "t.kind", "t.district_id", 0.01),
     Source("license", "licenses", "amanat_search_text(t.trade_name_ar || ' ' || "
            "t.trade_name_en)", "t.trade_name_ar", "t.trade_name_en", "t.license_no",
-           "(SELECT p.district_id FROM parcels p WHERE p.id = t.parcel_id)", 0.0),
+           LICENCE_DISTRICT, 0.0),
     Source("license", "licenses", "amanat_search_ident(t.license_no)", "t.trade_name_ar",
-           "t.trade_name_en", "t.license_no",
-           "(SELECT p.district_id FROM parcels p WHERE p.id = t.parcel_id)", 0.0, ident=True),
+           "t.trade_name_en", "t.license_no", LICENCE_DISTRICT, 0.0, ident=True),
     Source("parcel", "parcels", "amanat_search_ident(t.parcel_no)", "t.parcel_no",
            "t.parcel_no", "t.parcel_no", "t.district_id", 0.0, ident=True),
 )
+# The indexed expression of migration 0008_search_licences (its reverse is indexed too).
+LICENCE_DIGITS = "amanat_search_digits(t.license_no)"
 
 # A name: word similarity, plus a bonus when the whole name (in either language) is the query
 # or starts with it.
@@ -89,6 +99,20 @@ IDENT_BRANCH = """
         END AS bonus, t.geom
    FROM {table} t WHERE {key} COLLATE "C" LIKE {ident} || '%%' ORDER BY {key} COLLATE "C"
    LIMIT %(limit)s)"""
+# Licences whose digits start or end with the query's digits and whose number starts with the
+# query's Latin prefix, if it has one. The exact number first; of the numbers that end with the
+# digits, those whose last group is that number ("-000123" for "123") before the others.
+DIGITS_BRANCH = """
+(SELECT 'license' AS kind, t.id, t.trade_name_ar AS label_ar, t.trade_name_en AS label_en,
+        t.license_no AS ref, {district} AS district_id, 1.0::float8 AS similarity,
+        CASE WHEN {key} = {digits} THEN 1.0 ELSE length({digits})::float8 / length({key}) - 1
+          + CASE WHEN {from_end} AND amanat_search_ident(t.license_no)
+                      ~ ('(^|[^0-9])0*' || {digits} || '$') THEN 0.5 ELSE 0 END
+        END AS bonus, t.geom
+   FROM licenses t
+  WHERE {ordered} COLLATE "C" LIKE {wanted} || '%%'
+    AND starts_with(amanat_search_ident(t.license_no), %(letters)s)
+  ORDER BY {ordered} COLLATE "C" LIMIT %(limit)s)"""
 
 STATEMENT = """
 SELECT r.kind, r.id, r.label_ar, r.label_en, r.ref, d.name_ar AS context_ar,
@@ -99,14 +123,15 @@ SELECT r.kind, r.id, r.label_ar, r.label_en, r.ref, d.name_ar AS context_ar,
        END AS bbox,
        ARRAY[round(ST_X(p.point)::numeric, 6), round(ST_Y(p.point)::numeric, 6)]::float8[]
          AS point
-FROM ({branches}) r
+FROM (SELECT DISTINCT ON (b.kind, b.id) b.* FROM ({branches}) b
+      WHERE b.similarity >= %(min_similarity)s OR b.bonus >= 0.3
+      ORDER BY b.kind, b.id, b.similarity + b.bonus DESC) r
 LEFT JOIN districts d ON d.id = r.district_id,
 LATERAL (SELECT CASE
   WHEN GeometryType(r.geom) LIKE '%%POINT' THEN ST_GeometryN(r.geom, 1)
   WHEN GeometryType(r.geom) LIKE '%%LINESTRING' THEN ST_LineInterpolatePoint(
     ST_GeometryN(r.geom, 1), 0.5)
   ELSE ST_PointOnSurface(r.geom) END AS point) p
-WHERE r.similarity >= %(min_similarity)s OR r.bonus >= 0.3
 ORDER BY score DESC, r.kind, r.id
 LIMIT %(limit)s
 """
@@ -123,13 +148,31 @@ def _branch(source: Source) -> str:
                            ident=IDENT)
 
 
-@functools.lru_cache(maxsize=2)
-def statement(with_numbers: bool) -> sql.SQL:
+def _digits_branch(from_end: bool) -> str:
+    """The SQL of the licences whose digits start (or end) with the query's digits."""
+    key = LICENCE_DIGITS
+    ordered, wanted = (f"reverse({key})", f"reverse({DIGITS})") if from_end else (key, DIGITS)
+    return DIGITS_BRANCH.format(key=key, digits=DIGITS, ordered=ordered, wanted=wanted,
+                                from_end="TRUE" if from_end else "FALSE",
+                                district=LICENCE_DISTRICT)
+
+
+@functools.lru_cache(maxsize=4)
+def statement(with_numbers: bool, with_licence_digits: bool = False) -> sql.SQL:
     """The search statement (composed from the constants above only); numbers are looked up
-    only when the query has a digit."""
-    branches = " UNION ALL ".join(_branch(source) for source in SOURCES
-                                  if with_numbers or not source.ident)
-    return sql.SQL(STATEMENT.replace("{branches}", branches))
+    only when the query has a digit, licences by their digits only when it looks like a
+    number."""
+    branches = [_branch(source) for source in SOURCES if with_numbers or not source.ident]
+    if with_licence_digits:
+        branches += [_digits_branch(False), _digits_branch(True)]
+    return sql.SQL(STATEMENT.replace("{branches}", " UNION ALL ".join(branches)))
+
+
+def number_prefix(q: str) -> str | None:
+    """The Latin prefix ("LIC", upper case, maybe "") of a query that looks like (part of) a
+    licence number, or None when it does not."""
+    found = NUMBER_LIKE.fullmatch(q)
+    return found.group(1).upper() if found else None
 
 
 @dataclass(frozen=True)
@@ -177,8 +220,10 @@ def search(dsn: str, params: SearchParams) -> list[dict]:
     """The ranked matches of a query, public fields only."""
     if not any(ch.isalnum() for ch in params.q):
         return []                       # punctuation alone names nothing
-    query = statement(any(ch.isdigit() for ch in params.q))
-    values = {"q": params.q, "limit": params.limit, "min_similarity": MIN_SIMILARITY}
+    letters = number_prefix(params.q)
+    query = statement(any(ch.isdigit() for ch in params.q), letters is not None)
+    values = {"q": params.q, "limit": params.limit, "min_similarity": MIN_SIMILARITY,
+              "letters": letters or ""}
 
     def work(conn):
         with conn.cursor(row_factory=dict_row) as cur:

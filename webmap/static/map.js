@@ -75,9 +75,9 @@
   function number(value, digits) {
     if (value === null || value === undefined || value === "") { return "—"; }
     numbers = numbers || {};
-    var key = String(digits || 2);
+    var most = digits === undefined ? 2 : digits, key = String(most);   // number(x, 0): whole
     numbers[key] = numbers[key] || new Intl.NumberFormat(cfg().lang === "ar" ? "ar-SA-u-nu-latn" : "en",
-                                                         {maximumFractionDigits: digits || 2});
+                                                         {maximumFractionDigits: most});
     return numbers[key].format(Number(value));
   }
   A.number = number;
@@ -187,7 +187,7 @@
 
   // --- URL state ------------------------------------------------------------------------------
 
-  var SELECTABLE = /^(parcels|licenses|facilities):([0-9]{1,12})$/;
+  var SELECTABLE = /^(parcels|licenses|facilities|districts):([0-9]{1,12})$/;
 
   function readState() {
     var p = new URLSearchParams(window.location.search), state = {};
@@ -232,6 +232,7 @@
     });
     S.findings = L.featureGroup().addTo(map);
     S.evidence = L.featureGroup().addTo(map);
+    followSize(map);
     var state = readState();
     applyLayers(state);
     if (state.z !== undefined && state.ll) { map.setView(state.ll, state.z, {animate: false}); }
@@ -252,6 +253,14 @@
     writeState();
     if (state.sel) { selectById(state.sel, true); }
   };
+
+  /** Keep Leaflet's idea of the map's size right: the page's layout may settle (fonts, the
+      panel) after the map is made, and a stale size puts the URL's centre off the real centre. */
+  function followSize(map) {
+    map.invalidateSize({pan: false});
+    if (!window.ResizeObserver) { return; }
+    new ResizeObserver(function () { map.invalidateSize({animate: false}); }).observe(map.getContainer());
+  }
 
   function fitCity() {
     var b = cfg().bounds;
@@ -409,7 +418,8 @@
     return S.layers[id] && S.map.hasLayer(S.layers[id]) && S.map.getZoom() >= layerDef(id).minzoom;
   }
 
-  /** What is at a point: the nearest licence or facility within 10 px, else the parcel under it. */
+  /** What is at a point: the nearest licence or facility within 10 px, else the parcel under it,
+      else the district it is in. */
   function identify(latlng) {
     var pointLayers = ["licenses", "facilities"].filter(shown);
     var origin = S.map.latLngToContainerPoint(latlng);
@@ -427,15 +437,22 @@
         if (d < bestDistance) { best = hit; bestDistance = d; }
       });
       if (best) { return select(best.collection, best.feature, latlng); }
-      if (!shown("parcels")) { return clearSelection(); }
-      var box = [latlng.lng - 1e-7, latlng.lat - 1e-7, latlng.lng + 1e-7, latlng.lat + 1e-7];
-      return items("parcels", box, 10).then(function (features) {
-        var hit = features.filter(function (f) { return contains(f.geometry, latlng); })[0];
-        if (hit) { select("parcels", hit, latlng); } else { clearSelection(); }
+      return under(["parcels", "districts"].filter(shown), latlng).then(function (hit) {
+        if (hit) { select(hit.collection, hit.feature, latlng); } else { clearSelection(); }
       });
     }).catch(showError);
   }
   A.identify = identify;
+
+  /** The first polygon of `collections` (in order) that contains the point, or null. */
+  function under(collections, latlng) {
+    if (!collections.length) { return Promise.resolve(null); }
+    var box = [latlng.lng - 1e-7, latlng.lat - 1e-7, latlng.lng + 1e-7, latlng.lat + 1e-7];
+    return items(collections[0], box, 10).then(function (features) {
+      var hit = features.filter(function (f) { return contains(f.geometry, latlng); })[0];
+      return hit ? {collection: collections[0], feature: hit} : under(collections.slice(1), latlng);
+    });
+  }
 
   function contains(geometry, latlng) {
     var polygons = geometry.type === "Polygon" ? [geometry.coordinates] : geometry.coordinates;
@@ -496,7 +513,26 @@
       if (!S.keepSelection && S.sel === collection + ":" + feature.id) { clearSelection(); }
     });
     popup.openOn(S.map);
-    var first = popup.getElement() && popup.getElement().querySelector("h3");
+    keyboardPopup(popup);
+  }
+
+  /** The popup in the page's language and by keyboard: its heading takes the focus, its close
+      button is labelled, Escape closes it and gives the focus back to the map. */
+  function keyboardPopup(popup) {
+    var box = popup.getElement();
+    if (!box) { return; }
+    var close = box.querySelector(".leaflet-popup-close-button");
+    if (close) { close.setAttribute("aria-label", t("close")); close.setAttribute("title", t("close")); }
+    box.setAttribute("role", "dialog");
+    box.setAttribute("aria-label", (box.querySelector("h3") || {}).textContent || "");
+    box.addEventListener("keydown", function (e) {
+      if (e.key !== "Escape") { return; }
+      e.preventDefault();
+      e.stopPropagation();
+      S.map.closePopup();
+      S.map.getContainer().focus({preventScroll: true});
+    });
+    var first = box.querySelector("h3");
     if (first) { first.focus({preventScroll: true}); }
   }
 
@@ -505,6 +541,7 @@
   }
 
   function describe(collection, feature, latlng) {
+    if (collection === "districts") { return describeDistrict(feature); }
     var p = feature.properties, box = el("div.popup", {dir: "auto"}), actions = el("div.popup-actions");
     var streetView = el("button.action", {type: "button", text: t("street_view"), on: {click: function () {
       A.openStreetView && A.openStreetView(anchorOf(feature));
@@ -538,6 +575,38 @@
     }
     append(actions, streetView);
     append(box, actions);
+    return box;
+  }
+
+  /** A district: names, municipality, area and counts (GET districts/{id}), "Zoom to district". */
+  function describeDistrict(feature) {
+    var p = feature.properties, lang = cfg().lang, facts = {};
+    ["municipality", "district_code", "area", "parcels", "licences"].forEach(function (name) {
+      facts[name] = el("dd", {text: "…"});
+    });
+    var zoom = el("button.action.primary", {type: "button", text: t("zoom_to_district"), on: {click: function () {
+      closePopupKeepSelection();          // the district stays outlined (and in the URL)
+      S.map.fitBounds(L.geoJSON(feature).getBounds(), {maxZoom: 17});
+      S.map.getContainer().focus({preventScroll: true});
+    }}});
+    var box = el("div.popup.popup-district", {dir: "auto"},
+      el("p.popup-kind", {text: t("kind_district")}),
+      el("h3", {tabindex: "-1", text: p["name_" + lang]}),
+      el("dl", {}, Object.keys(facts).map(function (name) {
+        return [el("dt", {text: t("f_" + name)}), facts[name]];
+      })),
+      el("div.popup-actions", {}, zoom));
+    A.fetchJSON("districts/" + feature.id).then(function (d) {
+      facts.municipality.textContent = d.municipality["name_" + lang];
+      facts.district_code.textContent = d.code;
+      facts.area.textContent = t("area_km2_ha", {km2: number(d.area_km2, 2), ha: number(d.area_ha, 1)});
+      facts.parcels.textContent = number(d.parcels, 0);
+      facts.licences.textContent = t("licences_active", {n: number(d.licenses, 0), active: number(d.active_licenses, 0)});
+      box.setAttribute("data-loaded", "true");
+    }).catch(function (error) {
+      Object.keys(facts).forEach(function (name) { if (facts[name].textContent === "…") { facts[name].textContent = "—"; } });
+      showError(error);
+    });
     return box;
   }
 
@@ -609,7 +678,7 @@
       } else {
         S.map.setView([r.point[1], r.point[0]], Math.max(S.map.getZoom(), 18));
       }
-      if (r.collection === "parcels" || r.collection === "licenses" || r.collection === "facilities") {
+      if (SELECTABLE.test(r.collection + ":" + r.id)) {
         if (!S.map.hasLayer(S.layers[r.collection])) { S.map.addLayer(S.layers[r.collection]); }
         selectById(r.collection + ":" + r.id, false);
       }

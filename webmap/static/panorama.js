@@ -7,6 +7,11 @@ import { MarkersPlugin } from "@photo-sphere-viewer/markers-plugin";
 
 const SECTORS = ["N", "NE", "E", "SE", "S", "SW", "W", "NW"];
 const LOOK_DOWN = -0.35;   // where the arrows sit, below the horizon (radians)
+const RADIANS = Math.PI / 180;
+// Photo Sphere Viewer's own texts (button titles, hints): the page's labels "psv_<snake_name>".
+const VIEWER_TEXTS = ["zoom", "zoomOut", "zoomIn", "moveUp", "moveDown", "moveLeft", "moveRight",
+  "description", "download", "fullscreen", "loading", "menu", "close", "twoFingers", "ctrlZoom",
+  "loadError", "webglError"];
 
 function panoramaOf(description) {
   return {
@@ -27,33 +32,62 @@ export class PanoramaViewer {
     this.stage = el("div.sv-stage", { role: "img", "aria-label": this.A.t("sv_title") });
     this.nav = el("nav.sv-nav", { "aria-label": this.A.t("sv_nearby") });
     holder.append(this.stage, this.caption, this.nav);
+    this.holder = holder;
     this.viewer = null;
     this.current = null;
+    this.latest = 0;
   }
 
+  /** Show a panorama with its capture date and the arrows to its neighbours. The newest call
+      wins: an answer that arrives after a later click is dropped. */
   async show(id) {
-    const A = this.A;
+    const A = this.A, mine = ++this.latest;
     const [pano, description, neighbours] = await Promise.all([
       A.fetchJSON(`panoramas/${id}`), A.fetchJSON(`panoramas/${id}/tiles`),
       A.fetchJSON(`panoramas/${id}/neighbours`),
     ]);
-    this.current = pano;
+    if (mine !== this.latest) { return; }
     if (!this.viewer) {
-      this.viewer = new Viewer({
-        container: this.stage, adapter: EquirectangularTilesAdapter,
-        panorama: panoramaOf(description), plugins: [[MarkersPlugin, { markers: [] }]],
-        navbar: ["zoom", "move", "caption", "fullscreen"], defaultZoomLvl: 0,
-        loadingTxt: A.t("loading"), mousewheelCtrlKey: true,
-        lang: { zoomOut: "−", zoomIn: "+", fullscreen: A.t("sv_title"), close: A.t("close") },
-      });
-      this.markers = this.viewer.getPlugin(MarkersPlugin);
-      this.markers.addEventListener("select-marker", ({ marker }) => this.show(marker.data.id));
+      await this.open(description);
     } else {
-      await this.viewer.setPanorama(panoramaOf(description), { showLoader: true, transition: false });
+      await this.viewer.setPanorama(panoramaOf(description), {
+        showLoader: true, transition: false, position: this.current ? this.facing(pano) : undefined });
     }
+    if (mine !== this.latest) { return; }
+    this.current = pano;
+    this.holder.setAttribute("data-panorama", String(pano.id));
     this.describe(pano);
     this.arrows(pano, neighbours);
     this.onMove(pano);
+  }
+
+  /** Make the viewer and wait until it is ready (markers set before are dropped by it). */
+  open(description) {
+    const A = this.A, lang = {};
+    VIEWER_TEXTS.forEach((name) => {
+      lang[name] = A.t(`psv_${name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}`);
+    });
+    this.viewer = new Viewer({
+      container: this.stage, adapter: EquirectangularTilesAdapter,
+      panorama: panoramaOf(description), plugins: [MarkersPlugin],
+      navbar: ["zoom", "move", "caption", "fullscreen"], defaultZoomLvl: 0,
+      mousewheelCtrlKey: true, lang,
+    });
+    this.markers = this.viewer.getPlugin(MarkersPlugin);
+    this.markers.addEventListener("select-marker", ({ marker }) => this.go(marker.data.id));
+    return new Promise((resolve) => this.viewer.addEventListener("ready", resolve, { once: true }));
+  }
+
+  /** Move to a neighbour; a failure is told under the view instead of thrown. */
+  go(id) {
+    this.show(id).catch((error) => { this.caption.textContent = error.message || this.A.t("error"); });
+  }
+
+  /** The view of the next panorama that looks the same compass direction as now. */
+  facing(next) {
+    const now = this.viewer.getPosition();
+    const compass = now.yaw + this.current.heading_deg * RADIANS;
+    return { yaw: compass - next.heading_deg * RADIANS, pitch: now.pitch };
   }
 
   describe(pano) {
@@ -86,7 +120,7 @@ export class PanoramaViewer {
     this.nav.textContent = "";
     this.nav.append(el("ul", {}, items.map((item) => el("li", {}, el("button.action.sv-go", {
       type: "button", "data-target": item.target.id, text: item.label,
-      on: { click: () => this.show(item.target.id) },
+      on: { click: () => this.go(item.target.id) },
     })))));
   }
 
