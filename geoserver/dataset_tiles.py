@@ -42,8 +42,9 @@ class DatasetTiles:
 
     async def __call__(self, scope, receive, send):
         """Serve a dataset-tiles request, or pass it on."""
-        path = scope["path"].removeprefix(scope.get("root_path", "")) if scope["type"] == "http" else ""
-        match = ROUTE.match(path)
+        match = None
+        if scope["type"] == "http":
+            match = ROUTE.match(scope["path"].removeprefix(scope.get("root_path", "")))
         if match is None:
             await self.app(scope, receive, send)
             return
@@ -96,7 +97,8 @@ class DatasetTiles:
                        "href": f"{self.base_url}/tiles?f=json"}],
             "tilesets": [{
                 "title": f"Amanat layers ({matrix.id})", "dataType": "vector",
-                "crs": matrix.definition.crs, "tileMatrixSetURI": matrix.definition.tileMatrixSetURI,
+                "crs": matrix.definition.crs,
+                "tileMatrixSetURI": matrix.definition.tileMatrixSetURI,
                 "links": self._links(matrix)} for matrix in tiles.MATRICES.values()],
         })
 

@@ -76,7 +76,8 @@ def test_tilesets_metadata_and_tilejson(client):
         WEB, "WorldCRS84Quad"}
     meta = client.get(f"/ogc/tiles/{WEB}?f=json").json()
     assert [layer["id"] for layer in meta["layers"]] == list(tiles.DATASET_LAYERS)
-    assert next(layer for layer in meta["layers"] if layer["id"] == "parcels")["minTileMatrix"] == "15"
+    parcels = next(layer for layer in meta["layers"] if layer["id"] == "parcels")
+    assert parcels["minTileMatrix"] == "15"
     item = next(link for link in meta["links"] if link["rel"] == "item")
     assert item["href"].endswith(f"/ogc/tiles/{WEB}/{{tileMatrix}}/{{tileRow}}/{{tileCol}}?f=mvt")
     tilejson = client.get(f"/ogc/tiles/{WEB}?f=tilejson").json()
