@@ -96,8 +96,9 @@ def response(base_url: str, document: dict, token: str) -> dict:
 
 
 def run_single(runtime, process_id: str, request, job_id: str | None,
-               queued: bool = False) -> dict:
-    """Check, sign and store one request, recording its job (new, or queued and now done)."""
+               queued: bool = False, owner: str | None = None) -> dict:
+    """Check, sign and store one request, recording its job (new, with its caller as `owner`,
+    or queued and now done)."""
     check = check_parcel if isinstance(request, ParcelCheck) else check_site
     with connection(runtime.dsn) as conn, conn.transaction():
         body = check(conn, runtime.ruleset, request)
@@ -106,7 +107,8 @@ def run_single(runtime, process_id: str, request, job_id: str | None,
             if not jobs.finish(conn, job_id, document["id"], None):
                 raise jobs.JobDismissed(job_id)
         elif job_id is not None:
-            jobs.record(conn, job_id, process_id, request.echo, "successful", document["id"])
+            jobs.record(conn, job_id, process_id, request.echo, "successful", document["id"],
+                        owner)
     return response(runtime.base_url, document, token)
 
 

@@ -8,7 +8,10 @@ is marked failed with the reason (`fail_stalled`), by any worker's sweep or by a
 An asynchronous job has an owner (who asked for it, see processing.manager.Caller); `submit`
 refuses one more job to an owner who already has `max_active` accepted or running (TooManyJobs,
 nothing written), counting and inserting under a transaction-scoped advisory lock on the owner
-so that two concurrent submissions of one owner cannot both pass.
+so that two concurrent submissions of one owner cannot both pass. A synchronous run is recorded
+with its caller as owner too. `listing` gives one owner's jobs (everyone's for admins, the HTTP
+edge decides), read from the index on (owner, created DESC, id); `dismiss` given an owner refuses
+another's job (NotYourJob) before anything changes.
 """
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ import procrastinate
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
+from geoserver.errors import AmanatError
 from processing.errors import TooManyJobs, UnknownJob
 
 LOGGER = logging.getLogger(__name__)
@@ -27,11 +31,16 @@ TASK = "amanat.run_job"
 QUEUE = "checks"
 ACTIVE = ("accepted", "running")
 COLUMNS = ("id, process_id, status, message, progress, inputs, certificate_id, summary, "
-           "created, started, finished, updated")
+           "created, started, finished, updated, owner")
 
 
 class JobDismissed(Exception):
     """The job was dismissed while it ran: stop and leave nothing behind."""
+
+
+class NotYourJob(AmanatError):
+    """A caller asked for someone else's jobs: to dismiss one, or to list them (a 403,
+    processing.routes)."""
 
 
 def queue_app(dsn: str, task=None) -> procrastinate.App:
@@ -123,15 +132,32 @@ def get(conn, job_id: str) -> dict:
     return row
 
 
-def listing(conn, limit: int, offset: int, process_id: str | None = None) -> tuple[list, int]:
-    """A page of jobs, newest first, and how many there are."""
-    where = "status <> 'dismissed' AND (%(p)s::text IS NULL OR process_id = %(p)s)"
+PAGE = ("SELECT {columns} FROM processing_jobs WHERE {where} "
+        "ORDER BY created DESC, id LIMIT %(l)s OFFSET %(o)s")
+COUNT = "SELECT count(*) AS n FROM processing_jobs WHERE {where}"
+
+
+def listing_filter(process_id: str | None, owner: str | None) -> str:
+    """The WHERE clause of a listing: fixed fragments only, the values are bound (%(p)s, %(w)s).
+
+    With an owner, it is read from processing_jobs_owner_created_idx (migration 0010)."""
+    where = ["status <> 'dismissed'"]
+    if process_id is not None:
+        where.append("process_id = %(p)s")
+    if owner is not None:
+        where.append("owner = %(w)s")
+    return " AND ".join(where)
+
+
+def listing(conn, limit: int, offset: int, process_id: str | None = None, *,
+            owner: str | None) -> tuple[list, int]:
+    """A page of jobs, newest first, and how many there are: `owner`'s (None: everyone's)."""
+    where = listing_filter(process_id, owner)
+    params = {"p": process_id, "w": owner}
     with conn.cursor(row_factory=dict_row) as cur:
-        rows = cur.execute(f"SELECT {COLUMNS} FROM processing_jobs WHERE {where} "
-                           "ORDER BY created DESC, id LIMIT %(l)s OFFSET %(o)s",
-                           {"p": process_id, "l": limit, "o": offset}).fetchall()
-        total = cur.execute(f"SELECT count(*) AS n FROM processing_jobs WHERE {where}",
-                            {"p": process_id}).fetchone()["n"]
+        rows = cur.execute(PAGE.format(columns=COLUMNS, where=where),
+                           {**params, "l": limit, "o": offset}).fetchall()
+        total = cur.execute(COUNT.format(where=where), params).fetchone()["n"]
     return rows, total
 
 
@@ -176,9 +202,22 @@ def forget(conn, job_id: str) -> None:
     conn.execute("DELETE FROM processing_jobs WHERE id = %s", [job_id])
 
 
-def dismiss(conn, job_id: str) -> None:
-    """Dismiss a job: cancel it if queued, stop it if running, delete it and its results."""
+def check_owner(job: dict, owner: str | None) -> None:
+    """NotYourJob unless `owner` is None (an admin) or submitted the job (a job recorded with
+    no owner, from before owners were kept, is an admin's to dismiss)."""
+    if owner is not None and job["owner"] != owner:
+        raise NotYourJob(
+            "this job was submitted by someone else; only they or an administrator can dismiss "
+            "it. هذه المهمة أرسلها مستخدم آخر؛ لا يلغيها إلا هو أو مدير النظام.")
+
+
+def dismiss(conn, job_id: str, owner: str | None = None) -> None:
+    """Dismiss a job: cancel it if queued, stop it if running, delete it and its results.
+
+    Given an owner, NotYourJob (and nothing changed) when the job is someone else's.
+    """
     job = get(conn, job_id)
+    check_owner(job, owner)
     with conn.transaction():
         if job["status"] == "running":
             conn.execute("UPDATE processing_jobs SET status = 'dismissed', updated = now() "

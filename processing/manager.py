@@ -11,8 +11,10 @@ context variable (CALLER) that JobCallers, a middleware just inside the authoris
 binds for each execution request (`serve_as_caller`). pygeoapi runs its handlers with asyncio's `run_in_executor`, which, unlike
 anyio's `to_thread.run_sync`, does not copy context variables into the worker thread; so the
 same function makes the event loop's default executor one that does (once per loop).
-Asynchronous jobs are recorded with their caller as owner and bounded per owner
-(LimitSettings.max_active_jobs_per_client): one more is a 429 with Retry-After.
+Jobs, synchronous runs too, are recorded with their caller as owner; asynchronous ones are
+bounded per owner (LimitSettings.max_active_jobs_per_client): one more is a 429 with Retry-After.
+(pygeoapi's own /jobs routes, which would reach get_jobs and delete_job without a caller, are
+never reached: processing.routes serves /ogc/jobs in front of the /ogc mount.)
 """
 from __future__ import annotations
 
@@ -175,8 +177,9 @@ class AmanatManager(BaseManager):
                 job_id = self._submit(rt, process_id, request, CALLER.get())
                 return (job_id, "application/json", None, JobStatus.accepted,
                         {"Preference-Applied": "respond-async"})
-            job_id = engine.new_job_id()
-            document = engine.run_single(rt, process_id, request, job_id)
+            job_id, caller = engine.new_job_id(), CALLER.get()   # bound by JobCallers
+            document = engine.run_single(rt, process_id, request, job_id,
+                                         owner=caller.owner if caller else None)
         except TooManyJobs as err:
             CALLER.get().retry_after_s = RETRY_AFTER_S   # only raised when a caller is bound
             raise process_error(err) from None
@@ -209,7 +212,7 @@ class AmanatManager(BaseManager):
     def get_jobs(self, status=None, limit=None, offset=None) -> dict:
         """A page of jobs, newest first."""
         with engine.connection(runtime.current().dsn) as conn:
-            rows, total = jobs.listing(conn, limit or 10, offset or 0)
+            rows, total = jobs.listing(conn, limit or 10, offset or 0, owner=None)
         return {"jobs": [job_document(row) for row in rows], "numberMatched": total}
 
     def get_job(self, job_id: str) -> dict:

@@ -4,6 +4,19 @@ The job resources (/ogc/jobs...) are served here rather than by pygeoapi because
 come in several formats (GeoJSON, GeoPackage, CSV) and the exceptions must carry the OGC API
 Processes types (no-such-job, result-not-ready); pygeoapi still serves /ogc/processes and
 execution, through processing.manager.
+
+Jobs belong to whoever submitted them (processing.manager.owner_of: the principal's subject, or
+ip:<address> when anonymous). GET /ogc/jobs lists the caller's own jobs only; admins see
+everyone's (with the owner of each) and may narrow them with `?owner=`, which anyone else may
+give only as their own. numberMatched and the next link count that same filtered set.
+GET /ogc/jobs/{id} and its results stay readable by id: the id is a random UUID (uuid4), a
+capability link its owner may share (the web map's analyst panel polls it). DELETE (analysts and
+admins, geoserver.auth.POLICY) dismisses only the caller's own job, or any job for an admin;
+another's job is a 403 Forbidden and is left as it was. A 403 rather than a 404, because a 404
+would hide nothing: whoever holds the id can read the job anyway, and ids are not guessable
+(an unknown id is a 404 no-such-job as before); a 403 tells the caller why, as an office
+editing another office's licence is told (layers.feature_rules). Jobs recorded without an owner
+(before owners were kept) are listed to admins only and dismissed by admins only.
 """
 from __future__ import annotations
 
@@ -11,6 +24,7 @@ import functools
 import os
 import re
 from pathlib import Path
+from urllib.parse import urlencode
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.background import BackgroundTask
@@ -19,9 +33,11 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, StreamingResponse
 from starlette.routing import Route
 
+from geoserver.auth import principal_of
 from geoserver.errors import InvalidInput, error_response
 from processing import certificates, engine, exports, jobs, runtime
 from processing.errors import CheckInputError, ResultNotReady, UnknownCertificate, UnknownJob
+from processing.manager import owner_of
 
 OGC_EXCEPTIONS = "http://www.opengis.net/def/exceptions/ogcapi-processes-1/1.0/"
 CERTIFICATE_ID = re.compile(r"^AMN-[0-9]{4}(-[0-9A-Z]{4}){4}$")
@@ -44,7 +60,12 @@ async def not_ready(request: Request, exc: ResultNotReady) -> JSONResponse:
     return error_response(404, OGC_EXCEPTIONS + "result-not-ready", exc.message)
 
 
-ERRORS = {UnknownJob: unknown_job, ResultNotReady: not_ready}
+async def not_yours(request: Request, exc: jobs.NotYourJob) -> JSONResponse:
+    """403: the job (or the listing asked for) is someone else's."""
+    return error_response(403, "Forbidden", exc.message)
+
+
+ERRORS = {UnknownJob: unknown_job, ResultNotReady: not_ready, jobs.NotYourJob: not_yours}
 
 
 def install_errors(app) -> None:
@@ -83,29 +104,45 @@ def _result_links(job_url: str, row: dict) -> list[dict]:
 def _read_job(rt, job_id: str) -> dict:
     """A job, after failing it if its worker has died."""
     with engine.connection(rt.dsn) as conn:
-        job = jobs.get(conn, job_id)
-        if job["status"] in jobs.ACTIVE and job["queue_job_id"] is not None:
-            if jobs.fail_stalled(conn, rt.stalled_after_s, job["queue_job_id"]):
-                job = jobs.get(conn, job_id)
-        return job
+        return _fresh(conn, rt, job_id)
+
+
+def _fresh(conn, rt, job_id: str) -> dict:
+    """A job read on `conn`, after failing it if its worker has died."""
+    job = jobs.get(conn, job_id)
+    if job["status"] in jobs.ACTIVE and job["queue_job_id"] is not None:
+        if jobs.fail_stalled(conn, rt.stalled_after_s, job["queue_job_id"]):
+            job = jobs.get(conn, job_id)
+    return job
+
+
+def _caller(request: Request) -> tuple[str, bool]:
+    """(owner key, is an admin) of the request's principal."""
+    principal = principal_of(request.scope)
+    return owner_of(principal, request.scope), principal.has("admin")
 
 
 async def job_status(request: Request):
-    """GET /ogc/jobs/{job_id} (status) and DELETE (dismiss)."""
+    """GET /ogc/jobs/{job_id} (status, anyone holding the id) and DELETE (dismiss: the owner's
+    own job, or any job for an admin)."""
     rt = _rt()
     job_id = request.path_params["job_id"]
     if request.method == "DELETE":
-        row = await run_in_threadpool(_read_job, rt, job_id)
-        await run_in_threadpool(_dismiss, rt, job_id)
+        owner, admin = _caller(request)
+        row = await run_in_threadpool(_dismiss, rt, job_id, None if admin else owner)
         return JSONResponse({**_status(rt, row), "status": "dismissed",
                              "message": "job dismissed"})
     return JSONResponse(_status(rt, await run_in_threadpool(_read_job, rt, job_id)))
 
 
-def _dismiss(rt, job_id: str) -> None:
-    """Dismiss a job."""
+def _dismiss(rt, job_id: str, owner: str | None) -> dict:
+    """Dismiss a job of `owner` (None: anyone's); the job as it was. NotYourJob first, so a
+    refused dismissal changes nothing (not even a stalled job's status)."""
     with engine.connection(rt.dsn) as conn:
-        jobs.dismiss(conn, job_id)
+        jobs.check_owner(jobs.get(conn, job_id), owner)
+        row = _fresh(conn, rt, job_id)
+        jobs.dismiss(conn, job_id, owner)
+    return row
 
 
 def _page(request: Request) -> tuple[int, int]:
@@ -115,28 +152,65 @@ def _page(request: Request) -> tuple[int, int]:
         offset = int(request.query_params.get("offset", 0))
     except ValueError:
         raise InvalidInput("limit and offset must be integers") from None
-    if not (1 <= limit <= 1000 and offset >= 0):
-        raise InvalidInput("limit must be 1..1000 and offset at least 0")
+    if not (1 <= limit <= 1000 and 0 <= offset <= 10**9):   # a larger offset overflowed SQL
+        raise InvalidInput("limit must be 1..1000 and offset 0..1000000000")
     return limit, offset
 
 
+def _text_param(request: Request, name: str) -> str | None:
+    """A query parameter that is bound into SQL as text: 1..256 characters, no NUL."""
+    value = request.query_params.get(name)
+    if value is not None and not (0 < len(value) <= 256 and "\x00" not in value):
+        raise InvalidInput(f"{name} must be 1 to 256 characters (no NUL); "
+                           f"يجب أن يكون {name} من 1 إلى 256 حرفًا")
+    return value
+
+
+def _listed_owner(request: Request) -> tuple[str | None, bool]:
+    """(whose jobs to list, is an admin): the caller's own; for an admin everyone's (None) or
+    `?owner=`'s."""
+    owner, admin = _caller(request)
+    wanted = _text_param(request, "owner")
+    if admin:
+        return wanted, True
+    if wanted not in (None, owner):
+        raise jobs.NotYourJob("only administrators list other clients' jobs; leave out owner "
+                              "to list yours. لا يعرض مهام الآخرين إلا مدير النظام؛ احذف owner "
+                              "لعرض مهامك.")
+    return owner, False
+
+
+def _list_links(rt, request: Request, limit: int, offset: int, total: int) -> list[dict]:
+    """self, and next when there are more: the same filters, the next page."""
+    filters = {key: request.query_params[key] for key in ("processID", "owner")
+               if key in request.query_params}
+
+    def href(start: int) -> str:
+        """The listing from `start` on."""
+        return f"{rt.ogc_url}/jobs?" + urlencode({**filters, "limit": limit, "offset": start})
+
+    links = [{"href": href(offset), "rel": "self", "type": "application/json"}]
+    if offset + limit < total:
+        links.append({"href": href(offset + limit), "rel": "next", "type": "application/json"})
+    return links
+
+
 async def job_list(request: Request):
-    """GET /ogc/jobs: jobs, newest first."""
+    """GET /ogc/jobs: the caller's jobs (an admin's: everyone's), newest first."""
     rt = _rt()
     limit, offset = _page(request)
-    process_id = request.query_params.get("processID")
+    process_id = _text_param(request, "processID")
+    owner, admin = _listed_owner(request)
 
     def read():
         with engine.connection(rt.dsn) as conn:
-            return jobs.listing(conn, limit, offset, process_id)
+            return jobs.listing(conn, limit, offset, process_id, owner=owner)
 
     rows, total = await run_in_threadpool(read)
-    links = [{"href": f"{rt.ogc_url}/jobs", "rel": "self", "type": "application/json"}]
-    if offset + limit < total:
-        links.append({"href": f"{rt.ogc_url}/jobs?limit={limit}&offset={offset + limit}",
-                      "rel": "next", "type": "application/json"})
-    return JSONResponse({"jobs": [_status(rt, row) for row in rows], "numberMatched": total,
-                         "links": links})
+    listed = [{**_status(rt, row), **({"owner": row["owner"]} if admin else {})}
+              for row in rows]
+    return JSONResponse({"jobs": listed, "numberMatched": total,
+                         "links": _list_links(rt, request, limit, offset, total)})
 
 
 def _result_format(request: Request) -> str:

@@ -187,3 +187,6 @@ def test_a_synchronous_check_is_listed_as_a_finished_job_with_its_certificate(cl
     assert result["id"] == response.json()["id"]
     listed = client.get("/ogc/jobs?limit=50").json()
     assert job_id in {job["jobID"] for job in listed["jobs"]}
+    from starlette.testclient import TestClient   # the listing is the caller's own jobs only
+    elsewhere = TestClient(client.app, client=("192.0.2.99", 50000))
+    assert job_id not in {job["jobID"] for job in elsewhere.get("/ogc/jobs").json()["jobs"]}
