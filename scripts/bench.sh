@@ -18,7 +18,7 @@ state=$(mktemp -d)
 DATABASE_URL="$url" PORT=$port AMANAT_STATE_DIR="$state" .venv/bin/amanat serve --no-sample \
   > "$state/server.log" 2>&1 &
 server=$!
-trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$state"' EXIT
+trap 'kill $server 2>/dev/null; wait $server 2>/dev/null || true; rm -rf "$state"' EXIT
 for _ in $(seq 1 120); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.5; done
 echo "== Amanat, $(psql "$url" -Atc 'select count(*) from parcels') parcels, 1 worker, $(nproc) cores"
 if command -v chromium >/dev/null; then   # first, while the server's tile cache is cold
