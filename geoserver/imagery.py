@@ -106,21 +106,27 @@ def build(settings: Settings):
 
 
 def _list_documents(app: FastAPI, settings: Settings) -> None:
-    """Make /openapi.json the one entry point: it names itself and the OGC API's document."""
+    """Make /openapi.json the one entry point: FastAPI's document of the imagery routes with
+    the application's own routes (geoserver/app_openapi.yml, read now, when the application is
+    built) merged in; it names itself and the OGC API's document."""
     generate = app.openapi
     base = settings.server.base_url
+    own = openapi_docs.load(openapi_docs.APP_DOCUMENT)
+    built: dict = {}
 
     def openapi() -> dict:
-        document = openapi_docs.plain_tuples(generate())
-        document.setdefault("externalDocs", {
-            "description": "OGC API (features, tiles, processes): its own OpenAPI document",
-            "url": f"{base}/ogc/openapi?f=json"})
-        document.setdefault("x-amanat-documents", [
-            {"title": "Imagery, panoramas and other non-OGC routes",
-             "url": f"{base}/openapi.json"},
-            {"title": "OGC API (features, tiles, processes)",
-             "url": f"{base}/ogc/openapi?f=json"}])
-        return document
+        if "document" not in built:
+            document = openapi_docs.application_document(generate(), own)
+            document.setdefault("externalDocs", {
+                "description": "OGC API (features, tiles, processes): its own OpenAPI document",
+                "url": f"{base}/ogc/openapi?f=json"})
+            document.setdefault("x-amanat-documents", [
+                {"title": "Imagery, panoramas, web map, search, sign-in, certificates, audit",
+                 "url": f"{base}/openapi.json"},
+                {"title": "OGC API (features, tiles, processes, jobs, Part 4 writes)",
+                 "url": f"{base}/ogc/openapi?f=json"}])
+            built["document"] = document
+        return built["document"]
 
     app.openapi = openapi
 

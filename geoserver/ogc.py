@@ -17,8 +17,9 @@ import psycopg
 import yaml
 from psycopg import sql
 
-from geoserver import openapi, pygeoapi_fixes
+from geoserver import auth, openapi, pygeoapi_fixes
 from geoserver.settings import Settings
+from layers import feature_rules
 from layers.catalogue import layer_for_table
 
 LOGGER = logging.getLogger(__name__)
@@ -109,19 +110,36 @@ def prepare(settings: Settings) -> tuple[Path, Path]:
     refresh_extents(config, settings.database.dsn)
     text = yaml.safe_dump(config, allow_unicode=True, sort_keys=False)
     config_path, openapi_path = state / "pygeoapi-config.yml", state / "openapi.yml"
-    # the code that writes the document is part of its identity: an upgrade regenerates it
-    code = Path(openapi.__file__).read_bytes() + Path(__file__).read_bytes()
-    digest = hashlib.sha256(text.encode() + code).hexdigest()
+    # the code and files that write the document are part of its identity: an upgrade
+    # regenerates it (so do other editing limits)
+    sources = (openapi.__file__, openapi.OGC_ADDITIONS, feature_rules.__file__, auth.__file__,
+               __file__)
+    code = b"".join(Path(source).read_bytes() for source in sources)
+    limits = settings.editing.model_dump_json().encode()
+    digest = hashlib.sha256(text.encode() + code + limits).hexdigest()
     stamp = state / "openapi.sha256"
     if not (openapi_path.exists() and stamp.exists() and stamp.read_text() == digest):
         config_path.write_text(text, encoding="utf-8")
         config_path.chmod(0o600)
         document = yaml.safe_load(generate_openapi_document(config_path, "yaml"))
-        document = openapi.bundle(complete_openapi(document))
+        document = openapi.ogc_routes(openapi.bundle(complete_openapi(document)),
+                                      settings.editing.max_photos)
         openapi_path.write_text(yaml.safe_dump(document, allow_unicode=True),
                                 encoding="utf-8")
         stamp.write_text(digest)
     return config_path, openapi_path
+
+
+def declare_conformance() -> None:
+    """Add the OGC API Features Part 4 classes that geoserver/editing.py implements (create,
+    replace, delete; update by JSON merge patch; If-Match with ETags; on features) to what
+    /conformance declares. pygeoapi 0.24 already lists create-replace-delete for every server
+    with a feature collection, whether a provider is editable or not; it reads this list on
+    every /conformance request."""
+    from pygeoapi.api import itemtypes
+
+    declared = itemtypes.CONFORMANCE_CLASSES_FEATURES
+    declared.extend([uri for uri in openapi.PART4_CONFORMANCE if uri not in declared])
 
 
 def build(settings: Settings):
@@ -130,6 +148,7 @@ def build(settings: Settings):
 
     config_path, openapi_path = prepare(settings)
     pygeoapi_fixes.apply()
+    declare_conformance()
     os.environ["PYGEOAPI_CONFIG"] = str(config_path)
     os.environ["PYGEOAPI_OPENAPI"] = str(openapi_path)
     module = sys.modules.get("pygeoapi.starlette_app")

@@ -5,11 +5,23 @@ its parameters, responses and schemas; on an intranet without internet no client
 validator can resolve them. Each remote reference is mapped to a local component written here
 (faithful to the OGC definitions, trimmed to what clients need), and any remote reference this
 table does not know becomes a permissive local component, so the document always resolves.
+
+It also completes both documents with what is served outside pygeoapi and FastAPI: the routes of
+the application itself (app_openapi.yml, merged into /openapi.json), the routes in front of
+pygeoapi and the Part 4 writes (ogc_openapi.yml, with request schemas generated from
+layers.feature_rules.SPECS), and on every operation the security geoserver.auth.POLICY applies.
 """
 import copy
 import re
+from pathlib import Path
+
+import yaml
 
 REMOTE = re.compile(r"^https?://")
+HERE = Path(__file__).parent
+APP_DOCUMENT = HERE / "app_openapi.yml"      # the application's own routes (/openapi.json)
+OGC_ADDITIONS = HERE / "ogc_openapi.yml"     # routes served in front of pygeoapi (/ogc)
+METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 EXCEPTION = {"type": "object", "required": ["code"], "properties": {
     "code": {"type": "string"}, "type": {"type": "string"},
@@ -46,6 +58,9 @@ JOB = {"type": "object", "required": ["jobID", "status"], "properties": {
     "status": {"type": "string", "enum": ["accepted", "running", "successful", "failed",
                                           "dismissed"]},
     "message": {"type": "string"}, "progress": {"type": "integer", "minimum": 0, "maximum": 100},
+    "type": {"type": "string", "enum": ["process"]},
+    **{moment: {"type": "string", "format": "date-time", "nullable": True}
+       for moment in ("created", "started", "finished", "updated")},
     "links": LINKS}}
 
 
@@ -246,3 +261,276 @@ def plain_tuples(document: dict) -> dict:
 def remote_refs(document) -> list[str]:
     """Every $ref that points outside the document (for tests)."""
     return [node["$ref"] for node in ref_nodes(document) if not node["$ref"].startswith("#")]
+
+
+# --- the routes served outside pygeoapi and FastAPI --------------------------------------------
+
+BEARER = {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+          "description": "A token of the local issuer (`amanat users add`, POST /auth/token) "
+                         "or of the OpenID Connect provider: `Authorization: Bearer <token>`."}
+API_KEY = {"type": "apiKey", "in": "header", "name": "X-API-Key",
+           "description": "An API key (`amanat keys add`); ignored when an Authorization "
+                          "header is sent."}
+SIGNED_IN = [{"bearerAuth": []}, {"apiKey": []}]
+ANYONE = [{}, *SIGNED_IN]
+
+
+def load(path: Path) -> dict:
+    """A YAML document shipped with the package."""
+    with path.open(encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+def operations(document: dict):
+    """(path, method, operation) of every operation of a document."""
+    for path, item in document.get("paths", {}).items():
+        for method in METHODS:
+            if isinstance(item.get(method), dict):
+                yield path, method, item[method]
+
+
+def merge(document: dict, extra: dict) -> dict:
+    """`document` with the paths (whole path items) and components of `extra`; a component
+    name both define differently is an error, so neither silently hides the other."""
+    document.setdefault("paths", {}).update(copy.deepcopy(extra.get("paths", {})))
+    components = document.setdefault("components", {})
+    for section, entries in extra.get("components", {}).items():
+        present = components.setdefault(section, {})
+        for name, definition in entries.items():
+            if name in present and present[name] != definition:
+                raise ValueError(f"OpenAPI component {section}/{name} is defined twice")
+            present[name] = copy.deepcopy(definition)
+    return document
+
+
+def _ref(section: str, name: str) -> dict:
+    """A local reference."""
+    return {"$ref": f"#/components/{section}/{name}"}
+
+
+def _roles(method: str, path: str, operation: dict) -> tuple[frozenset[str], bool]:
+    """The roles POLICY asks of an operation (of any of its media types), and whether one of
+    its media types needs none (a POST of a CQL2-JSON query to the items is a read)."""
+    from geoserver.auth import required_roles
+
+    media = list(operation.get("requestBody", {}).get("content", {})) or [""]
+    needed = [required_roles(method.upper(), path, kind) for kind in media]
+    return frozenset().union(*needed), not all(needed)
+
+
+def secure(document: dict, prefix: str, exception: dict) -> dict:
+    """Security schemes, and on every operation what geoserver.auth.POLICY requires (unless
+    the operation says so itself), 401 (credentials that are not valid are refused on every
+    route) and, where a role is needed, 403. `prefix` is where the document's paths are
+    mounted, `exception` the schema of its error documents."""
+    components = document.setdefault("components", {})
+    schemes = components.setdefault("securitySchemes", {})
+    schemes.setdefault("bearerAuth", BEARER)
+    schemes.setdefault("apiKey", API_KEY)
+    responses = components.setdefault("responses", {})
+    error = {"content": {"application/json": {"schema": exception}},
+             "headers": {"WWW-Authenticate": {"schema": {"type": "string"}}}}
+    responses.setdefault("Unauthorized", {**error, "description": (
+        "Credentials are needed and none were sent, or the credentials sent are not valid "
+        "(on any route).")})
+    responses.setdefault("Forbidden", {**error, "description": "Signed in, but without a "
+                                                               "role this needs."})
+    for path, method, operation in operations(document):
+        roles, open_too = _roles(method, prefix + path, operation)
+        operation.setdefault("security", ANYONE if open_too or not roles else SIGNED_IN)
+        answers = operation.setdefault("responses", {})
+        answers.setdefault("401", _ref("responses", "Unauthorized"))
+        if roles:
+            operation["x-amanat-roles"] = sorted(roles)
+            answers.setdefault("403", _ref("responses", "Forbidden"))
+    return document
+
+
+def validation_as_400(document: dict) -> dict:
+    """FastAPI documents 422 for parameters that do not validate; the imagery application
+    answers those with 400 (geoserver.imagery._validation_error)."""
+    for _, _, operation in operations(document):
+        answers = operation.get("responses", {})
+        if answers.pop("422", None) is not None:
+            answers.setdefault("400", _ref("responses", "BadRequest"))
+    return document
+
+
+def nullable_statistics(document: dict) -> dict:
+    """The statistics of a window without one valid pixel (all nodata, or an algorithm's empty
+    output) are null, which TiTiler documents as numbers (found by schemathesis response
+    checks)."""
+    statistics = document.get("components", {}).get("schemas", {}).get("BandStatistics", {})
+    for name in ("min", "max", "mean", "std", "median", "majority", "minority"):
+        value = statistics.get("properties", {}).get(name)
+        if value and value.get("type") == "number":
+            value["type"] = ["number", "null"]
+    return document
+
+
+def application_document(generated: dict, own: dict) -> dict:
+    """/openapi.json: FastAPI's document of the imagery routes with the application's own
+    routes (`own`, app_openapi.yml) merged in and the security of every route."""
+    document = merge(plain_tuples(copy.deepcopy(generated)), own)
+    document["info"] = {**document.get("info", {}), **own.get("info", {})}
+    validation_as_400(document)
+    nullable_statistics(document)
+    return secure(document, "", _ref("schemas", "ExceptionReport"))
+
+
+# --- OGC API: Part 4 writes and the routes in front of pygeoapi ---------------------------------
+
+KINDS = {"text": {"type": "string"}, "integer": {"type": "integer"},
+         "number": {"type": "number"}, "date": {"type": "string", "format": "date"},
+         "datetime": {"type": "string", "format": "date-time"}}
+POINT = {"type": "object", "required": ["type", "coordinates"], "properties": {
+    "type": {"type": "string", "enum": ["Point"]},
+    "coordinates": {"type": "array", "minItems": 2, "maxItems": 3,
+                    "description": "[longitude, latitude] (CRS84)",
+                    "items": {"type": "number", "minimum": -180, "maximum": 180}}}}
+FEATURE_MEDIA = ("application/geo+json", "application/json")
+PATCH_MEDIA = "application/merge-patch+json"
+QUERY_MEDIA = "application/query-cql-json"
+PART4 = "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/"
+PART4_CONFORMANCE = tuple(PART4 + name for name in (
+    "create-replace-delete", "update", "optimistic-locking-etags", "features"))
+
+
+def property_schema(field) -> dict:
+    """The JSON schema of one writable property (layers.feature_rules.Field)."""
+    schema = dict(KINDS[field.kind])
+    if field.kind == "text":
+        schema["maxLength"] = field.max_length
+        if field.required:
+            schema["minLength"] = 1
+        if field.pattern is not None:
+            schema["pattern"] = field.pattern.pattern
+        if field.choices:
+            schema["enum"] = list(field.choices)
+    if field.minimum is not None:
+        schema["minimum"] = field.minimum
+    if field.maximum is not None:
+        schema["maximum"] = field.maximum
+    return schema
+
+
+def feature_schemas(spec) -> tuple[dict, dict]:
+    """(Feature to create or replace, merge patch) schemas of an editable collection."""
+    names = {name: property_schema(field) for name, field in spec.fields.items()}
+    ignored = {name: {"readOnly": True, "description": "set by the server; ignored"}
+               for name in sorted(spec.read_only)}
+    required = [name for name, field in spec.fields.items()
+                if field.required and not spec.defaulted(name, None)]
+    properties = {"type": "object", "nullable": True, "additionalProperties": False,
+                  "properties": {**names, **ignored}}
+    if required:
+        properties["required"] = required
+    feature = {"type": "object", "required": ["type", "geometry", "properties"], "properties": {
+        "type": {"type": "string", "enum": ["Feature"]}, "id": {"readOnly": True},
+        "geometry": POINT, "properties": properties}}
+    patched = {name: {**schema, "nullable": True} for name, schema in names.items()}
+    patch = {"type": "object", "description": "A JSON merge patch (RFC 7396) of the Feature: "
+             "members given replace, null removes an optional property.", "properties": {
+                 "geometry": POINT, "properties": {
+                     "type": "object", "additionalProperties": False,
+                     "properties": {**patched, **ignored}}}}
+    return feature, patch
+
+
+def _filled(template: dict, collection: str) -> dict:
+    """An operation template of ogc_openapi.yml for one collection."""
+    text = yaml.safe_dump(template, allow_unicode=True)
+    operation = yaml.safe_load(text.replace("{collection}", collection))
+    operation["tags"] = [collection]
+    return operation
+
+
+def _json_body(schema_name: str, media) -> dict:
+    """A required request body of one schema in some media types."""
+    return {"required": True, "content": {kind: {"schema": _ref("schemas", schema_name)}
+                                          for kind in media}}
+
+
+def _multipart(collection: str, max_photos: int) -> dict:
+    """The multipart form of an inspection with photos."""
+    return {"schema": {"type": "object", "required": ["feature"], "properties": {
+        "feature": {"type": "string", "description": f"The {collection} Feature as GeoJSON text."},
+        "photo": {"type": "array", "maxItems": max_photos, "description": "JPEG, PNG or WebP.",
+                  "items": {"type": "string", "format": "binary"}}}},
+        "encoding": {"feature": {"contentType": ", ".join(FEATURE_MEDIA)},
+                     "photo": {"contentType": "image/jpeg, image/png, image/webp"}}}
+
+
+def add_editing(document: dict, templates: dict, specs: dict, max_photos: int) -> None:
+    """POST on the items and PUT, PATCH, DELETE on each item of the editable collections."""
+    schemas = document["components"]["schemas"]
+    for collection, spec in specs.items():
+        items = document["paths"].get(f"/collections/{collection}/items")
+        item = document["paths"].get(f"/collections/{collection}/items/{{featureId}}")
+        if items is None or item is None:
+            continue
+        schemas[f"{collection}Feature"], schemas[f"{collection}Patch"] = feature_schemas(spec)
+        create = _filled(templates["create"], collection)
+        create["operationId"] = f"create{collection.title()}Feature"
+        create["requestBody"] = _json_body(f"{collection}Feature", FEATURE_MEDIA)
+        create["requestBody"]["content"][QUERY_MEDIA] = {"schema": _ref("schemas", "cql2")}
+        if spec.idempotent:
+            create["requestBody"]["content"]["multipart/form-data"] = _multipart(collection,
+                                                                                 max_photos)
+        else:
+            create.pop("parameters")
+        items["post"] = create
+        for action, method, body in (("replace", "put", _json_body(f"{collection}Feature",
+                                                                   FEATURE_MEDIA)),
+                                     ("update", "patch", _json_body(f"{collection}Patch", (
+                                         PATCH_MEDIA, *FEATURE_MEDIA))),
+                                     ("delete", "delete", None)):
+            operation = _filled(templates[action], collection)
+            operation["operationId"] = f"{action}{collection.title()}Feature"
+            if body:
+                operation["requestBody"] = body
+            item[method] = operation
+        get = item.get("get")
+        if get:
+            get.setdefault("responses", {})["304"] = {
+                "description": "Not modified (If-None-Match names the current ETag; signed-in "
+                               "callers, who get the ETag)."}
+
+
+def add_tilesets(document: dict, template: dict) -> None:
+    """/collections/{id}/tiles/{tileMatrixSetId} (and its /metadata alias) of every tiled
+    collection."""
+    tiled = [p for p in document.get("paths", {}) if re.fullmatch(r"/collections/[^/]+/tiles", p)]
+    for path in tiled:
+        collection = path.split("/")[2]
+        for suffix, name in (("", "Tileset"), ("/metadata", "TilesetMetadata")):
+            operation = _filled(template, collection)
+            operation["operationId"] = f"get{collection.title()}{name}"
+            document["paths"][f"{path}/{{tileMatrixSetId}}{suffix}"] = {"get": operation}
+
+
+def cql2_queries(document: dict) -> None:
+    """pygeoapi documents its CQL2-JSON item queries as application/json; a POST of
+    application/json to the items is a creation here (Part 4), the query media type is
+    application/query-cql-json."""
+    for path, item in document.get("paths", {}).items():
+        post = item.get("post") if path.endswith("/items") else None
+        content = (post or {}).get("requestBody", {}).get("content", {})
+        if "application/json" in content and set(content) == {"application/json"}:
+            content[QUERY_MEDIA] = content.pop("application/json")
+
+
+def ogc_routes(document: dict, max_photos: int) -> dict:
+    """The OGC API document completed with the routes served in front of pygeoapi, the Part 4
+    writes and the security of every operation (after `bundle`: it uses its components)."""
+    from layers.feature_rules import SPECS
+
+    additions = load(OGC_ADDITIONS)
+    templates = additions.pop("x-editing")
+    add_tilesets(document, additions.pop("x-tileset"))
+    cql2_queries(document)
+    document["paths"] = {path: item for path, item in document.get("paths", {}).items()
+                         if not path.startswith("/jobs")}   # pygeoapi's own job manager
+    merge(document, additions)
+    add_editing(document, templates, SPECS, max_photos)
+    return secure(document, "/ogc", _ref("schemas", "exception"))

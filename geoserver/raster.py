@@ -14,7 +14,7 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, wraps
 from pathlib import Path
 from typing import Annotated
 
@@ -45,6 +45,7 @@ MATRIX_SETS = ("WebMercatorQuad", "WorldCRS84Quad")
 GDAL_ENV = {"GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR"}   # registry files have no sidecars
 MAX_PARAM_VALUE = 1e12         # largest number in algorithm_params
 MAX_HISTOGRAM_BINS = 1000
+MAX_ZOOM_PARAMETER = 30        # minzoom/maxzoom of tilejson and WMTS (larger ones overflowed)
 MAX_BODY_VERTICES = 10000      # vertices of a statistics-over-a-shape body
 MAX_PROJECTED = 1e9            # largest coordinate in a projected coord_crs (metres, feet)
 GEOGRAPHIC_CRS = {"EPSG:4326", "OGC:CRS84", "CRS84", "WGS84"}
@@ -152,6 +153,7 @@ def path_dependency(registry: Registry, overzoom: int, matrix_sets: tuple[str, .
         raster = registry.get(dataset_id)
         path = str(registry.path(raster))
         _check_bands(request, raster.band_count)
+        _check_post_processing(request.query_params, raster)
         params = request.path_params
         if "lon" in params and "lat" in params:
             _check_point(params["lon"], params["lat"], request.query_params)
@@ -195,6 +197,56 @@ def _check_plain_values(query) -> None:
             raise InvalidInput("algorithm_params must be a JSON object of finite numbers "
                                f"(at most {MAX_PARAM_VALUE:g} in size)")
     _check_statistics(query)
+
+
+def _check_post_processing(query, raster: Raster) -> None:
+    """An algorithm gets the bands it needs, a colour formula parses and applies to the data it
+    is given (8-bit after rescale, else the algorithm's, the expression's or the dataset's
+    type), zoom overrides are levels (each answered 500 from TiTiler, rio-tiler or morecantile;
+    found by fuzzing)."""
+    from titiler.core.algorithm import algorithms
+
+    bidx, expressions = query.getlist("bidx"), query.getlist("expression")
+    if bidx:
+        bands, dtype = len(bidx), raster.dtype
+    elif expressions:
+        bands, dtype = len(";".join(expressions).split(";")), "float64"
+    else:
+        bands, dtype = raster.band_count, raster.dtype
+    for name in query.getlist("algorithm"):
+        if name in algorithms.list():
+            fields = algorithms.get(name).model_fields
+            needed = fields["input_nbands"].default
+            if needed and bands < needed:
+                raise InvalidInput(f"the algorithm {name} needs {needed} bands; "
+                                   f"{bands} would be read")
+            bands = fields["output_nbands"].default or bands
+            dtype = fields["output_dtype"].default or "float32"
+    for formula in query.getlist("color_formula"):
+        _check_color_formula(formula, bands, "uint8" if query.getlist("rescale") else dtype)
+    for name in ("minzoom", "maxzoom"):
+        for value in query.getlist(name):
+            if not (value.isascii() and value.isdigit()) or int(value) > MAX_ZOOM_PARAMETER:
+                raise InvalidInput(f"{name} must be a zoom level from 0 to {MAX_ZOOM_PARAMETER}")
+
+
+def _check_color_formula(formula: str, bands: int, dtype: str) -> None:
+    """InvalidInput unless the formula applies to `bands` bands of `dtype` as rio-tiler
+    applies it (on integer data only)."""
+    import numpy
+    from color_operations import parse_operations
+    from color_operations.utils import scale_dtype, to_math_type
+
+    if not numpy.issubdtype(numpy.dtype(dtype), numpy.integer):
+        raise InvalidInput("color_formula applies to 8- or 16-bit data: add rescale=min,max")
+    try:
+        with numpy.errstate(all="ignore"):
+            data = numpy.ones((bands, 1, 1), dtype=dtype)
+            for operation in parse_operations(formula):
+                data = scale_dtype(operation(to_math_type(data)), numpy.uint8)
+    except (IndexError, KeyError, ValueError, TypeError, ZeroDivisionError):
+        raise InvalidInput("color_formula is not a colour formula for these bands "
+                           "(e.g. 'gamma r 1.2')") from None
 
 
 def _number(text: str) -> float | None:
@@ -393,6 +445,31 @@ def _listing(registry: Registry):
 PREFIX = "/raster/{dataset_id}"
 
 
+def checked_algorithms():
+    """TiTiler's algorithm dependency, with an algorithm that cannot run on the image it is
+    given (grayscale of one band, terrain RGB of too large a range: ValueError, a 500 before;
+    found by fuzzing) answered 400."""
+    from titiler.core.algorithm import algorithms
+
+    chosen = algorithms.dependency
+
+    @wraps(chosen)
+    def post_process(*args, **kwargs):
+        algorithm = chosen(*args, **kwargs)
+        if algorithm is None:
+            return None
+
+        def run(image):
+            try:
+                return algorithm(image)
+            except ValueError as err:
+                raise InvalidInput(f"the algorithm cannot be applied here: {err}") from None
+
+        return run
+
+    return post_process
+
+
 def tiler_factory(settings: Settings, registry: Registry) -> TilerFactory:
     """TiTiler's endpoints for one dataset, resolved through the registry; bounded reads."""
     from morecantile import TileMatrixSets
@@ -404,6 +481,7 @@ def tiler_factory(settings: Settings, registry: Registry) -> TilerFactory:
         environment_dependency=lambda: GDAL_ENV,
         supported_tms=TileMatrixSets({name: matrix_sets.get(name) for name in MATRIX_SETS}),
         img_preview_dependency=PreviewSize, img_part_dependency=PartSize,
+        process_dependency=checked_algorithms(),
         tile_dependency=TileOptions, add_viewer=False, add_part=False,
     )
 

@@ -8,6 +8,9 @@ import psycopg
 from psycopg.rows import dict_row
 
 SECTORS = ("N", "NE", "E", "SE", "S", "SW", "W", "NW")
+UTM_CENTRAL_MERIDIAN = 51.0   # of EPSG:32639 (UTM 39N), the metric CRS of geom_utm
+UTM_REACH_DEG = 30.0          # farther than this PROJ cannot transform a point (error 2050);
+                              # such a point is far beyond any search radius from the city
 _FIELDS = """p.id, p.sequence_id, p.sequence_index, p.captured_at, p.heading_deg::float AS heading,
   ST_X(p.geom) AS lon, ST_Y(p.geom) AS lat, p.image_ref, p.street_id"""
 _DATES = """(%(after)s::timestamptz IS NULL OR p.captured_at >= %(after)s)
@@ -36,6 +39,8 @@ def get(conn: psycopg.Connection, panorama_id: int) -> dict | None:
 def nearest(conn: psycopg.Connection, lon: float, lat: float, radius_m: float,
             period: Period) -> dict | None:
     """The panorama nearest to (lon, lat) within `radius_m`, captured within `period`."""
+    if abs(lon - UTM_CENTRAL_MERIDIAN) > UTM_REACH_DEG:   # a 500 before (found by fuzzing)
+        return None
     query = f"""
         WITH q AS (SELECT ST_Transform(ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326), 32639)
                    AS g)

@@ -153,7 +153,8 @@ def _page(request: Request) -> tuple[int, int]:
     except ValueError:
         raise InvalidInput("limit and offset must be integers") from None
     if not (1 <= limit <= 1000 and 0 <= offset <= 10**9):   # a larger offset overflowed SQL
-        raise InvalidInput("limit must be 1..1000 and offset 0..1000000000")
+        raise InvalidInput("limit must be 1..1000 and offset 0..1000000000; يجب أن يكون "
+                           "limit من 1 إلى 1000 و offset من 0 إلى 1000000000")
     return limit, offset
 
 
