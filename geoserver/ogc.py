@@ -130,16 +130,23 @@ def prepare(settings: Settings) -> tuple[Path, Path]:
     return config_path, openapi_path
 
 
+DATASET_TILES_CONFORMANCE = tuple(
+    f"http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/{name}"
+    for name in ("dataset-tilesets", "collections-selection"))
+
+
 def declare_conformance() -> None:
     """Add the OGC API Features Part 4 classes that geoserver/editing.py implements (create,
-    replace, delete; update by JSON merge patch; If-Match with ETags; on features) to what
-    /conformance declares. pygeoapi 0.24 already lists create-replace-delete for every server
+    replace, delete; update by JSON merge patch; If-Match with ETags; on features), and the
+    Tiles classes of geoserver/dataset_tiles.py, to what /conformance declares. pygeoapi 0.24 already lists create-replace-delete for every server
     with a feature collection, whether a provider is editable or not; it reads this list on
     every /conformance request."""
-    from pygeoapi.api import itemtypes
+    from pygeoapi.api import itemtypes, tiles
 
     declared = itemtypes.CONFORMANCE_CLASSES_FEATURES
     declared.extend([uri for uri in openapi.PART4_CONFORMANCE if uri not in declared])
+    declared = tiles.CONFORMANCE_CLASSES             # /tiles (geoserver/dataset_tiles.py)
+    declared.extend([uri for uri in DATASET_TILES_CONFORMANCE if uri not in declared])
 
 
 def build(settings: Settings):

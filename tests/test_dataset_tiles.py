@@ -1,5 +1,7 @@
 """Dataset tiles (/ogc/tiles): several collections in one vector tile, the same content as their
 own tilesets, cached by the versions of every layer in it, and bad requests refused."""
+import re
+import subprocess
 import time
 
 import mapbox_vector_tile
@@ -128,3 +130,32 @@ def test_bad_metadata_parameters_are_400(client, path, query):
 def test_writes_are_refused(client, analyst_auth):
     response = client.post(dataset_url(16, 0, 0), content=b"{}", headers=analyst_auth)
     assert response.status_code in (403, 405)
+
+
+def test_the_landing_page_and_conformance_announce_the_dataset_tilesets(client):
+    links = client.get("/ogc?f=json").json()["links"]
+    tilesets = [link for link in links
+                if link["rel"] == "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector"]
+    assert len(tilesets) == 1 and tilesets[0]["href"].endswith("/ogc/tiles?f=json")
+    classes = client.get("/ogc/conformance?f=json").json()["conformsTo"]
+    for name in ("dataset-tilesets", "collections-selection", "geodata-tilesets"):
+        assert f"http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/{name}" in classes
+    assert "<html" in client.get("/ogc?f=html").text      # the HTML landing page is untouched
+
+
+def test_gdal_reads_a_dataset_tile_from_the_running_server(tmp_path, database_url, busy_tile):
+    """A real client (GDAL's MVT driver over HTTP) sees one layer per collection."""
+    from tests.test_cli import Server
+
+    server = Server(tmp_path, database_url, "--no-sample")
+    try:
+        server.wait()
+        z, y, x = busy_tile.z, busy_tile.y, busy_tile.x
+        url = f"MVT:/vsicurl/{server.url}{dataset_url(z, y, x, query='f=mvt')}"
+        done = subprocess.run(["ogrinfo", "-ro", "-so", url, "-oo", f"X={x}", "-oo", f"Y={y}",
+                               "-oo", f"Z={z}"], capture_output=True, text=True, timeout=60)
+    finally:
+        server.stop()
+    assert done.returncode == 0, done.stderr
+    layers = re.findall(r"^\d+: (\w+) \(", done.stdout, re.M)
+    assert layers[:1] == ["zoning"] and {"parcels", "streets", "licenses"} <= set(layers)
