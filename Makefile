@@ -23,8 +23,9 @@ test: install
 bench: install
 	@scripts/bench.sh
 
-# schemathesis, 50 examples per operation, both OpenAPI documents (scripts/fuzz.sh; FUZZ_URL=
-# fuzzes a running server). A short run is part of `make test` (tests/test_fuzz.py).
+# schemathesis, 50 examples per operation, both OpenAPI documents, without credentials and as
+# an admin, on a scratch database it makes and drops (scripts/fuzz.sh; FUZZ_URL= fuzzes a
+# running server). A short run is part of `make test` (tests/test_fuzz.py).
 fuzz: install
 	@url="$${DATABASE_URL:-}"; [ -n "$$url" ] || url=$$(scripts/database.sh amanat) || exit 1; \
 	  DATABASE_URL="$$url" scripts/fuzz.sh
