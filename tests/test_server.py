@@ -126,12 +126,27 @@ class TestPersonalData:
         "/ogc/collections/licenses/queryables?f=json",
         "/ogc/collections/licenses/schema?f=json",
         "/ogc/collections/licenses?f=json",
-        "/ogc/openapi?f=json",
     ])
     def test_absent_from_public_routes(self, client, db, path):
         response = client.get(path)
         assert response.status_code == 200, path
         self._assert_clean(response.text, db)
+
+    def test_named_in_the_api_description_only_as_what_an_office_sends(self, client, db):
+        """The OGC OpenAPI document must tell offices they send holder data when they write a
+        licence (Part 4 request bodies), and must not name it anywhere a response is described."""
+        document = client.get("/ogc/openapi?f=json").json()
+        writes = {_ref_name(op["requestBody"]) for item in document["paths"].values()
+                  for method, op in item.items()
+                  if method in ("post", "put", "patch") and "requestBody" in op} - {None}
+        read_side = json.dumps({**document, "components": {
+            **document["components"], "schemas": {
+                name: schema for name, schema in document["components"]["schemas"].items()
+                if name not in writes}}}, ensure_ascii=False)
+        self._assert_clean(read_side, db)
+        assert {"licensesFeature", "licensesPatch"} <= writes
+        assert all(json.dumps(_responses(document)).count(f"schemas/{name}\"") == 0
+                   for name in ("licensesFeature", "licensesPatch"))
 
     def test_absent_from_single_item(self, client, db):
         lid = db.execute("SELECT id FROM licenses ORDER BY id LIMIT 1").fetchone()[0]
@@ -149,3 +164,19 @@ class TestPersonalData:
 def test_responses_are_json_parseable_geojson(client):
     text = client.get("/ogc/collections/streets/items?f=json&limit=3").text
     assert json.loads(text)["features"][0]["geometry"]["type"] == "LineString"
+
+
+def _ref_name(request_body: dict) -> str | None:
+    """The components/schemas name a JSON request body refers to, if any."""
+    for media in request_body.get("content", {}).values():
+        ref = media.get("schema", {}).get("$ref", "")
+        if ref.startswith("#/components/schemas/"):
+            return ref.rsplit("/", 1)[1]
+    return None
+
+
+def _responses(document: dict) -> list:
+    """Every response description of the document's operations and components."""
+    found = [op.get("responses", {}) for item in document["paths"].values()
+             for op in item.values() if isinstance(op, dict)]
+    return found + [document["components"].get("responses", {})]
