@@ -135,23 +135,13 @@ class DatasetTiles:
     def _links(self, matrix: tiles.Matrix) -> list[dict]:
         """Links of a dataset tileset."""
         base = f"{self.base_url}/tiles/{matrix.id}"
-        return [
-            {"rel": "self", "type": "application/json", "href": f"{base}?f=json"},
-            {"rel": "alternate", "type": "application/json", "title": "TileJSON",
-             "href": f"{base}?f=tilejson"},
-            {"rel": "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme",
-             "type": "application/json",
-             "href": f"{self.base_url}/TileMatrixSets/{matrix.id}?f=json"},
-            {"rel": "item", "type": tiles.MVT_MIMETYPE, "templated": True,
-             "href": f"{base}/{{tileMatrix}}/{{tileRow}}/{{tileCol}}?f=mvt"},
-        ]
+        return tiles.tileset_links(base, base, self.base_url, matrix)
 
 
 def _levels(matrix: tiles.Matrix, collection: str) -> tuple[int, int]:
     """Lowest level a collection is drawn at and highest level served, in this matrix set."""
     layer = tiles.TILE_LAYERS[collection]
-    return (max(0, layer.minzoom - matrix.level_offset),
-            layer.maxzoom - matrix.level_offset)
+    return matrix.levels(layer.minzoom, layer.maxzoom)
 
 
 def collections_of(value: str | None) -> tuple[str, ...]:

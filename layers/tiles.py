@@ -140,6 +140,10 @@ class Matrix:
         """Side of a tile at level z, in the set's CRS units."""
         return self.world_width / (self.columns_at_zero << z)
 
+    def levels(self, minzoom: int, maxzoom: int) -> tuple[int, int]:
+        """This set's levels for WebMercatorQuad-equivalent zooms `minzoom`..`maxzoom`."""
+        return max(0, minzoom - self.level_offset), maxzoom - self.level_offset
+
     def contains(self, z: int, x: int, y: int) -> bool:
         """Whether column x and row y exist at level z."""
         return x < (self.columns_at_zero << z) and y < (1 << z)
@@ -308,6 +312,20 @@ def dataset_tile(dsn: str, tile: Tile, collections: tuple[str, ...]) -> bytes | 
     return b"".join(bytes(row[0]) for row in rows if row and row[0]) or None
 
 
+def tileset_links(metadata: str, tiles: str, server_url: str, matrix: Matrix) -> list[dict]:
+    """Links of a vector tileset whose metadata is at `metadata` (?f=json, ?f=tilejson) and
+    whose tiles are under `tiles`: metadata, TileJSON, tiling scheme, tile URL template."""
+    return [
+        {"rel": "self", "type": "application/json", "href": f"{metadata}?f=json"},
+        {"rel": "alternate", "type": "application/json", "title": "TileJSON",
+         "href": f"{metadata}?f=tilejson"},
+        {"rel": "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme",
+         "type": "application/json", "href": f"{server_url}/TileMatrixSets/{matrix.id}?f=json"},
+        {"rel": "item", "type": MVT_MIMETYPE, "templated": True,
+         "href": f"{tiles}/{{tileMatrix}}/{{tileRow}}/{{tileCol}}?f=mvt"},
+    ]
+
+
 EXTENT_SQL = ("SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) "
               "FROM (SELECT ST_Extent(t.{geom}) AS e FROM {table} t) x")
 GEOMETRY_DIMENSION = {"Point": 0, "LineString": 1, "MultiPolygon": 2}
@@ -367,7 +385,7 @@ class PostGISVectorTiles(BaseMVTProvider):
 
     def zoom_range(self, matrix: Matrix) -> tuple[int, int]:
         """Lowest level drawn and highest level served in a tile matrix set."""
-        return max(0, self.minzoom - matrix.level_offset), self.maxzoom - matrix.level_offset
+        return matrix.levels(self.minzoom, self.maxzoom)
 
     def get_tiles(self, layer=None, tileset=None, z=None, y=None, x=None, format_=None):
         """The tile as MVT bytes, or None (204) when it holds nothing; TileNotFound if no tile."""
@@ -466,16 +484,7 @@ class PostGISVectorTiles(BaseMVTProvider):
             "title": title, "description": description, "dataType": "vector",
             "crs": definition.crs, "tileMatrixSetURI": definition.tileMatrixSetURI,
             "mediaTypes": [self.mimetype], "layers": [layer],
-            "links": [
-                {"rel": "self", "type": "application/json", "href": f"{base}/metadata?f=json"},
-                {"rel": "alternate", "type": "application/json", "title": "TileJSON",
-                 "href": f"{base}/metadata?f=tilejson"},
-                {"rel": "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme",
-                 "type": "application/json",
-                 "href": f"{server_url}/TileMatrixSets/{matrix.id}?f=json"},
-                {"rel": "item", "type": self.mimetype, "templated": True,
-                 "href": f"{base}/{{tileMatrix}}/{{tileRow}}/{{tileCol}}?f=mvt"},
-            ],
+            "links": tileset_links(f"{base}/metadata", base, server_url, matrix),
         }
         bounds = self.bounds()
         if bounds:
