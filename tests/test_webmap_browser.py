@@ -50,21 +50,29 @@ def _analyst_token(settings) -> str | None:
     return add_user_with_token(settings, "map-test-analyst", "analyst", None)
 
 
-@pytest.fixture(scope="module")
-def city(tmp_path_factory):
-    """A scratch database with the sample city and its imagery in a private state directory."""
-    from data.imagery import generate_sample_imagery
+@contextlib.contextmanager
+def scratch_city(tmp: Path):
+    """A scratch database holding the sample city, and settings whose state directory is under
+    `tmp`: (database URL, settings)."""
     from data.load import load_sample_city
     from geoserver.settings import DatabaseSettings, ServerSettings, Settings
     from layers import migrate
     from tests.conftest import _test_url
 
-    tmp = tmp_path_factory.mktemp("webmap")
     with scratch_database(_test_url()) as url:
         migrate.upgrade(url)
         load_sample_city(url, parcels=SAMPLE_PARCELS, seed=SAMPLE_SEED, progress=False)
-        settings = Settings(database=DatabaseSettings(DATABASE_URL=url),
+        yield url, Settings(database=DatabaseSettings(DATABASE_URL=url),
                             server=ServerSettings(state_dir=tmp / "state"))
+
+
+@pytest.fixture(scope="module")
+def city(tmp_path_factory):
+    """A scratch database with the sample city and its imagery in a private state directory."""
+    from data.imagery import generate_sample_imagery
+
+    tmp = tmp_path_factory.mktemp("webmap")
+    with scratch_city(tmp) as (url, settings):
         generate_sample_imagery(settings, progress=False, panorama_limit=PANORAMAS)
         yield url, tmp, _analyst_token(settings)
 

@@ -11,8 +11,7 @@ import uuid
 import psycopg
 import pytest
 
-from tests.conftest import SAMPLE_PARCELS, SAMPLE_SEED, scratch_database
-from tests.test_webmap_browser import ARTIFACTS, FLAGS, MapServer, Watch
+from tests.test_webmap_browser import ARTIFACTS, FLAGS, MapServer, Watch, scratch_city
 
 from playwright.sync_api import expect, sync_playwright  # noqa: E402 (after its skip checks)
 
@@ -24,17 +23,8 @@ UNAUTHORIZED = "the server responded with a status of 401"
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     """The server on a scratch city, and the settings to create users with."""
-    from data.load import load_sample_city
-    from geoserver.settings import DatabaseSettings, ServerSettings, Settings
-    from layers import migrate
-    from tests.conftest import _test_url
-
     tmp = tmp_path_factory.mktemp("signin")
-    with scratch_database(_test_url()) as url:
-        migrate.upgrade(url)
-        load_sample_city(url, parcels=SAMPLE_PARCELS, seed=SAMPLE_SEED, progress=False)
-        settings = Settings(database=DatabaseSettings(DATABASE_URL=url),
-                            server=ServerSettings(state_dir=tmp / "state"))
+    with scratch_city(tmp) as (url, settings):
         server = MapServer(tmp, url, "--no-sample", "--with-worker")
         server.settings, server.database_url = settings, url
         try:
