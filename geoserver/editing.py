@@ -173,7 +173,9 @@ class FeatureEditing:
     def _prepare(self, collection: str, action: str, feature_id, body: Body,
                  headers: Headers) -> editing.Write:
         """The write to carry out, with its idempotency key and fingerprint."""
-        client_id = _client_id(headers, body.feature) if action == "create" else None
+        key_property = SPECS[collection].key_property
+        client_id = _client_id(headers, body.feature, key_property) \
+            if action == "create" else None
         if body.photos and collection != "inspections":
             raise UnsupportedMediaType("only inspections take photos")
         last_step = None
@@ -183,7 +185,8 @@ class FeatureEditing:
                     photos.store(self.photo_root, photo, data)
         return editing.Write(
             action, collection, feature_id, body.feature, headers.get("if-match"), client_id,
-            _fingerprint(body), tuple(photo for photo, _ in body.photos), last_step)
+            _fingerprint(body, key_property), tuple(photo for photo, _ in body.photos),
+            last_step)
 
     def _written(self, collection: str, outcome: editing.Outcome) -> Response:
         """201 with Location, 200 with the feature, or 204."""
@@ -368,26 +371,28 @@ async def _form_body(form, limits) -> Body:
     return Body(feature, tuple(checked))
 
 
-def _client_id(headers: Headers, feature) -> str | None:
-    """The idempotency key: the Idempotency-Key header or the `client_id` property."""
+def _client_id(headers: Headers, feature, key_property: str | None) -> str | None:
+    """The idempotency key: the Idempotency-Key header, or the collection's key property
+    (inspections' `client_id`; licences take the header only)."""
     header = headers.get("idempotency-key")
     header = header.strip().strip('"') if header is not None else None
     given = None
-    if isinstance(feature, dict) and isinstance(feature.get("properties"), dict):
-        given = feature["properties"].get("client_id")
+    if key_property and isinstance(feature, dict) and isinstance(feature.get("properties"), dict):
+        given = feature["properties"].get(key_property)
     if header is not None and not CLIENT_ID.match(header):
         raise InvalidFeature("Idempotency-Key must be 8 to 100 letters, digits, . _ : - "
                              "(a UUID is best)")
     if header and given is not None and given != header:
-        raise InvalidFeature("Idempotency-Key and the client_id property differ")
+        raise InvalidFeature(f"Idempotency-Key and the {key_property} property differ")
     return header or (given if isinstance(given, str) else None)
 
 
-def _fingerprint(body: Body) -> str:
-    """A digest of what the request asks for (feature without its client id, photo digests)."""
+def _fingerprint(body: Body, key_property: str | None) -> str:
+    """A digest of what the request asks for (feature without its key property, photo
+    digests)."""
     feature = body.feature
-    if isinstance(feature, dict) and isinstance(feature.get("properties"), dict):
-        props = {k: v for k, v in feature["properties"].items() if k != "client_id"}
+    if key_property and isinstance(feature, dict) and isinstance(feature.get("properties"), dict):
+        props = {k: v for k, v in feature["properties"].items() if k != key_property}
         feature = {**feature, "properties": props}
     text = json.dumps(feature, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     digest = hashlib.sha256(text.encode())

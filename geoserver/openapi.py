@@ -474,10 +474,10 @@ def add_editing(document: dict, templates: dict, specs: dict, max_photos: int) -
         create["operationId"] = f"create{collection.title()}Feature"
         create["requestBody"] = _json_body(f"{collection}Feature", FEATURE_MEDIA)
         create["requestBody"]["content"][QUERY_MEDIA] = {"schema": _ref("schemas", "cql2")}
-        if spec.idempotent:
+        if collection == "inspections":          # photos come with an inspection
             create["requestBody"]["content"]["multipart/form-data"] = _multipart(collection,
                                                                                  max_photos)
-        else:
+        if not spec.idempotent:                  # the parameters: Idempotency-Key
             create.pop("parameters")
         items["post"] = create
         for action, method, body in (("replace", "put", _json_body(f"{collection}Feature",

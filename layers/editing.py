@@ -181,8 +181,7 @@ def _replay(conn, spec: Spec, write: Write, actor: Actor) -> Outcome | None:
     if row is None:
         return None
     if row[1] != write.fingerprint or row[2] != actor.subject:
-        raise Conflict("this client id (Idempotency-Key) was already used for a different "
-                       "upload; use a new one for a new inspection")
+        raise Conflict(spec.refusals["reused"])
     return _outcome(conn, spec, "replayed", row[0], actor)
 
 

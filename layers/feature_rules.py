@@ -160,10 +160,13 @@ class Spec:
     owner_column: str = ""
     touch_column: str | None = None          # set to now() on every change
     personal: tuple[str, ...] = ()           # stored, never public (see private_names)
-    idempotent: bool = False                 # creations carry a client id (client_id column)
+    idempotent: bool = False                 # creations may carry an Idempotency-Key
+    key_property: str | None = None          # a property that may carry the key instead
     derived: dict[str, tuple[str, ...]] = {}  # property -> properties filled from it
     refusals = {"edit": "this feature is not yours to change",
-                "delete": "this feature is not yours to delete"}
+                "delete": "this feature is not yours to delete",
+                "reused": "this Idempotency-Key was already used for a different request; "
+                          "use a new one for a new feature"}
 
     @property
     def layer(self):
@@ -229,7 +232,12 @@ FROM pt
 
 
 class LicenceSpec(Spec):
-    """Shop licences: written by the office that issued them, and by admins."""
+    """Shop licences: written by the office that issued them, and by admins.
+
+    A creation is idempotent by the Idempotency-Key header only: the key and the request's
+    digest are stored (client_id, request_sha256, with created_by) but are no property of the
+    licence, so no response ever shows them and a `client_id` property is refused as unknown.
+    """
 
     collection = "licenses"
     owner_column = "owner_office"
@@ -239,7 +247,10 @@ class LicenceSpec(Spec):
     derived = {"isic_code": ("activity_ar", "activity_en")}
     refusals = {"edit": "this licence belongs to another office",
                 "delete": "only an administrator deletes a licence; suspend it or let it "
-                          "expire instead"}
+                          "expire instead",
+                "reused": "this Idempotency-Key was already used for a different licence "
+                          "request; use a new one for a new licence"}
+    idempotent = True
     fields = {
         "license_no": Field("text", pattern=re.compile(r"^[A-Z0-9][A-Z0-9/-]{2,31}$"),
                             max_length=32),
@@ -272,6 +283,8 @@ class LicenceSpec(Spec):
         self._owner(values, actor, before)
         self._status(values, actor, before)
         self._dates(values, before, ctx.current().date())
+        if before is None:
+            values["created_by"] = actor.subject
         return values
 
     @staticmethod
@@ -378,8 +391,11 @@ class InspectionSpec(Spec):
     read_only = frozenset({"id", "photos"})
     personal = ("client_id",)
     refusals = {"edit": "this inspection was made by another inspector",
-                "delete": "this inspection was made by another inspector"}
+                "delete": "this inspection was made by another inspector",
+                "reused": "this client id (Idempotency-Key) was already used for a different "
+                          "upload; use a new one for a new inspection"}
     idempotent = True
+    key_property = "client_id"
     fields = {
         "license_id": Field("integer", minimum=1),
         "visited_at": Field("datetime"),
