@@ -11,9 +11,10 @@ import uuid
 import psycopg
 import pytest
 
-from tests.test_webmap_browser import ARTIFACTS, FLAGS, MapServer, Watch, scratch_city
+from tests.test_webmap_browser import (  # noqa: F401 (browser: the shared fixture)
+    ARTIFACTS, MapServer, Watch, browser, scratch_city)
 
-from playwright.sync_api import expect, sync_playwright  # noqa: E402 (after its skip checks)
+from playwright.sync_api import expect  # noqa: E402 (after its skip checks)
 
 pytestmark = pytest.mark.slow
 PASSWORD = "a long test password"
@@ -40,18 +41,6 @@ def _user(site, role: str = "analyst") -> str:
     name = f"web-{uuid.uuid4().hex[:8]}"
     add_user_with_token(site.settings, name, role, None, password=PASSWORD)
     return name
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """Headless Debian chromium."""
-    import shutil
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=shutil.which("chromium"),
-                                              args=FLAGS)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture
