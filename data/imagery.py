@@ -21,8 +21,8 @@ PRUNE_GRACE_S = 3600
 
 def _store_paths(settings) -> tuple[Path, object]:
     """The raster store directory and the panorama store."""
-    from geoserver.raster import raster_store
-    from panoramas.api import panorama_store
+    from layers.rasters import raster_store
+    from panoramas.store import panorama_store
 
     return raster_store(settings), panorama_store(settings)
 

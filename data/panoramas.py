@@ -276,7 +276,7 @@ def write_sample_images(dsn: str, rows: list[dict], directory: Path, width: int 
 def generate_sample_panoramas(settings, limit: int = MAX_IMAGES, width: int = WIDTH,
                               progress: bool = True):
     """Render images for up to `limit` rows without one; ingest them in place of those rows."""
-    from panoramas.api import panorama_store
+    from panoramas.store import panorama_store
     from panoramas.ingest import Report, ingest
 
     dsn, store = settings.database.dsn, panorama_store(settings)

@@ -8,8 +8,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from geoserver.errors import InvalidInput
-from layers import audit, queries
+from geoserver.services import services_of
+from kernel.errors import InvalidInput
+from layers import audit
 
 PARAMETERS = {"since", "until", "user", "collection", "feature", "limit", "offset", "f"}
 MAX_LIMIT = 1000
@@ -60,10 +61,10 @@ def _entry(row: dict) -> dict:
 async def audit_trail(request: Request) -> JSONResponse:
     """The audit rows matching the query, oldest first, with a next link."""
     query = parse_query(request.query_params)
-    dsn = request.app.state.settings.database.dsn
+    services = services_of(request)
     rows, total = await run_in_threadpool(
-        queries.run, dsn, lambda conn: audit.listing(conn, query))
-    base = f"{request.app.state.settings.server.base_url}/audit"
+        services.db.run, lambda conn: audit.listing(conn, query))
+    base = f"{services.settings.server.base_url}/audit"
     params = {k: v for k, v in request.query_params.items() if k != "offset"}
     links = [{"rel": "self", "type": "application/json",
               "href": f"{base}?{urlencode(dict(request.query_params))}"}]

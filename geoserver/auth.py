@@ -22,11 +22,12 @@ from dataclasses import dataclass
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 
-from geoserver.errors import error_response, message_of, status_of
-from geoserver.identity import PUBLIC, Authenticator, InvalidCredentials, Principal
+from geoserver.errors import InvalidCredentials
+from geoserver.identity import Authenticator
+from kernel.errors import ErrorMap, error_response
+from kernel.principal import PRINCIPAL, PUBLIC, Principal
 
 LOGGER = logging.getLogger(__name__)
-PRINCIPAL = "amanat.principal"
 SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
 ANY = frozenset()            # a rule for every method
 OPEN = frozenset()           # no role needed
@@ -89,11 +90,6 @@ def required_roles(method: str, path: str, media: str = "", policy=POLICY) -> fr
     return frozenset({"admin"})
 
 
-def principal_of(scope) -> Principal:
-    """The principal the middleware set for this request (public when none)."""
-    return scope.get(PRINCIPAL, PUBLIC)
-
-
 def credential(headers: Headers) -> str | None:
     """The bearer token or API key of a request, '' for a malformed header, None for none."""
     value = headers.get("authorization")
@@ -129,9 +125,10 @@ def forbidden(description: str):
 class Authorization:
     """ASGI middleware: authenticate, apply POLICY, pass the principal on."""
 
-    def __init__(self, app, authenticator: Authenticator, policy=POLICY):
+    def __init__(self, app, authenticator: Authenticator, errors: ErrorMap, policy=POLICY):
         """Wrap the application."""
         self.app, self.authenticator, self.policy = app, authenticator, policy
+        self.errors = errors
 
     async def __call__(self, scope, receive, send):
         """Answer 401/403 here, or pass the request on with its principal."""
@@ -161,13 +158,8 @@ class Authorization:
             return await run_in_threadpool(self.authenticator.authenticate, found), None
         except InvalidCredentials as err:
             return None, unauthorized(err.message, "invalid_token")
-        except Exception as err:  # database or key server down: the domain error map decides
-            status = status_of(err)
-            if status is None:
-                LOGGER.exception("authentication failed", exc_info=err)
-                return None, error_response(500, "NoApplicableCode",
-                                            "internal error; it has been logged")
-            return None, error_response(*status, message_of(err))
+        except Exception as err:  # database or key server down: the error map decides
+            return None, self.errors.response(err)
 
     def _refusal(self, scope, principal: Principal, media: str):
         """The 401/403 response for a request the principal may not make, else None."""
@@ -181,9 +173,6 @@ class Authorization:
         return forbidden(f"this needs the role {wanted}")
 
 
-def install(app, settings) -> Authenticator:
-    """Put the middleware in front of the application's routes; return its authenticator."""
-    authenticator = Authenticator(settings.auth, settings.server.state_dir,
-                                  settings.database.dsn)
-    app.add_middleware(Authorization, authenticator=authenticator)
-    return authenticator
+def install(app, authenticator: Authenticator, errors: ErrorMap) -> None:
+    """Put the middleware in front of the application's routes."""
+    app.add_middleware(Authorization, authenticator=authenticator, errors=errors)

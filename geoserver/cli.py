@@ -5,35 +5,14 @@ from pathlib import Path
 
 import click
 import psycopg
-from pydantic import ValidationError
 
-from geoserver.settings import DatabaseSettings, ServerSettings, Settings
+from geoserver import cli_auth
+from geoserver.cli_common import database_down as _database_down
+from geoserver.cli_common import fail as _fail
+from geoserver.cli_common import settings as _settings
+from geoserver.settings import Settings
 
 LOGGER = logging.getLogger("amanat")
-
-
-def _fail(message: str, code: int = 2):
-    """One clear line on stderr, then exit non-zero."""
-    click.echo(f"amanat: {message}", err=True)
-    sys.exit(code)
-
-
-def _settings() -> Settings:
-    """Settings from the environment, or one line saying which value is wrong."""
-    try:
-        return Settings(database=DatabaseSettings(), server=ServerSettings())
-    except ValidationError as err:
-        first = err.errors()[0]
-        name = ".".join(str(part) for part in first["loc"]) or "setting"
-        if first["type"] == "missing":
-            _fail(f"{name} is not set (e.g. postgresql://user:password@host:5432/db)")
-        _fail(f"{name} is invalid: {first['msg'].removeprefix('Value error, ')}")
-
-
-def _database_down(err: psycopg.Error) -> str:
-    """A one-line reason that never echoes the password."""
-    text = str(err).strip().splitlines()[0] if str(err).strip() else err.__class__.__name__
-    return f"database unavailable ({text})"
 
 
 @click.group()
@@ -140,7 +119,7 @@ def _check_processing(settings: Settings) -> None:
     from processing.errors import RulesFileError
 
     try:
-        runtime.build(settings)
+        runtime.build(settings, db=None)   # the rules file and the key, no connection
     except RulesFileError as err:
         _fail(f"rules file: {err}")
     except (OSError, ValueError) as err:
@@ -236,7 +215,7 @@ def raster():
               default="imagery", show_default=True)
 def raster_add(file: Path, raster_id: str, title: str, kind: str):
     """Convert FILE to a Cloud-Optimized GeoTIFF (if needed) and register it as ID."""
-    from geoserver.raster import raster_store
+    from layers.rasters import raster_store
     from layers import cog
     from layers.rasters import is_valid_id, register_file
 
@@ -276,7 +255,7 @@ def raster_list():
 @click.argument("raster_id")
 def raster_remove(raster_id: str):
     """Unregister a dataset and delete its file."""
-    from geoserver.raster import raster_store
+    from layers.rasters import raster_store
     from layers.rasters import remove_raster
 
     settings = _settings()
@@ -297,7 +276,7 @@ def panoramas_group():
 @click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
 def panoramas_ingest(directory: Path):
     """Ingest equirectangular JPEGs (EXIF GPS, heading, time): blur, tile, add to the layer."""
-    from panoramas.api import panorama_store
+    from panoramas.store import panorama_store
     from panoramas.ingest import ingest
 
     settings = _settings()
@@ -323,14 +302,7 @@ def sample_imagery(force: bool):
     _sample_imagery(_settings(), force=force)
 
 
-def _register_sign_on() -> None:
-    """`amanat users`, `amanat keys`, `amanat audit` (geoserver/cli_auth.py)."""
-    from geoserver.cli_auth import register
-
-    register(main)
-
-
-_register_sign_on()
+cli_auth.register(main)   # `amanat users`, `amanat keys`, `amanat audit`
 
 if __name__ == "__main__":
     main()

@@ -15,6 +15,7 @@ import json
 import click
 import psycopg
 
+from geoserver import cli_common
 from geoserver.settings import Settings
 from layers import accounts, audit
 
@@ -32,9 +33,7 @@ def _cli_actor() -> audit.Actor:
 
 def _settings_and_fail():
     """The CLI's settings reader and its error exit."""
-    from geoserver.cli import _database_down, _fail, _settings
-
-    return _settings(), _fail, _database_down
+    return cli_common.settings(), cli_common.fail, cli_common.database_down
 
 
 @contextlib.contextmanager
@@ -234,7 +233,7 @@ def keys_list():
 def audit_command(since, until, user, collection, limit, as_json):
     """List the audit trail, oldest first."""
     from geoserver.audit_api import parse_query
-    from geoserver.errors import InvalidInput
+    from kernel.errors import InvalidInput
 
     settings, fail, down = _settings_and_fail()
     params = {k: v for k, v in {"since": since, "until": until, "user": user,

@@ -12,78 +12,78 @@ position. Routes (OGC API Tiles 1.0, "dataset tilesets" and "collections selecti
 `collections` chooses the layers and their order (bottom to top); without it, every tiled
 collection. Each layer holds what the collection's own tiles hold at that level (layers.tiles),
 built in one database round trip. Errors: unknown parameter or collection 400, no such tile or
-tile matrix set 404, database trouble 503, all as JSON.
+tile matrix set 404, database trouble 503, all as JSON (the application's error map).
+
+Also the tile of one collection, /collections/{collectionId}/tiles/{tileMatrixSetId}/{z}/{y}/{x}
+(its metadata stays with pygeoapi, which asks the same provider).
 """
 from __future__ import annotations
 
-import re
-from urllib.parse import parse_qsl
-
-from pygeoapi.provider.base import ProviderGenericError
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from geoserver.errors import error_response
+from geoserver.caching import LayerCache
+from geoserver.errors import MethodNotAllowed
+from kernel.errors import InvalidInput, NotFound
 from layers import tiles
 from layers.catalogue import LAYERS
+from layers.database import Database
 
-ROUTE = re.compile(r"^/tiles(?:/(?P<matrix>[^/]+)(?:/(?P<z>[^/]+)/(?P<y>[^/]+)/(?P<x>[^/]+))?)?/?$")
 TILE_PARAMETERS = {"f", "collections"}
 METADATA_PARAMETERS = {"f"}
 MAX_COLLECTIONS_PARAMETER = 512
 
 
+def _parameters(request: Request, allowed: set[str]) -> dict:
+    """The query parameters, InvalidInput naming any unknown one."""
+    names = set(request.query_params.keys())
+    if names - allowed:
+        raise InvalidInput("unknown query parameter(s): "
+                           + ", ".join(sorted(names - allowed))[:200])
+    return dict(request.query_params)
+
+
 class DatasetTiles:
-    """ASGI application answering /tiles…; every other request goes to the wrapped app."""
+    """The /tiles routes of one application."""
 
-    def __init__(self, app, dsn: str, base_url: str):
-        """Wrap the OGC application; `base_url` is the OGC API's public URL (…/ogc)."""
-        self.app, self.dsn, self.base_url = app, dsn, base_url.rstrip("/")
+    def __init__(self, db: Database, base_url: str, cache: LayerCache):
+        """`base_url` is the OGC API's public URL (…/ogc)."""
+        self.db, self.base_url, self.cache = db, base_url.rstrip("/"), cache
 
-    async def __call__(self, scope, receive, send):
-        """Serve a dataset-tiles request, or pass it on."""
-        match = None
-        if scope["type"] == "http":
-            match = ROUTE.match(scope["path"].removeprefix(scope.get("root_path", "")))
-        if match is None:
-            await self.app(scope, receive, send)
-            return
-        if scope["method"] not in ("GET", "HEAD"):
-            response = error_response(405, "InvalidRequest", "method not allowed")
-            response.headers["Allow"] = "GET, HEAD"
-        else:
-            response = await self._respond(match, scope)
-        await response(scope, receive, send)
+    async def listing(self, request: Request) -> Response:
+        """GET /tiles: the dataset tilesets."""
+        return self._listing(_parameters(request, METADATA_PARAMETERS).get("f", "json"))
 
-    async def _respond(self, match: re.Match, scope) -> Response:
-        """The response to a GET of one of the three routes."""
-        query = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
-        names = {name for name, _ in query}
-        params = dict(query)
-        allowed = TILE_PARAMETERS if match["z"] is not None else METADATA_PARAMETERS
-        if names - allowed:
-            return error_response(400, "InvalidParameterValue", "unknown query parameter(s): "
-                                  + ", ".join(sorted(names - allowed))[:200])
-        try:
-            if match["matrix"] is None:
-                return self._listing(params.get("f", "json"))
-            matrix = tiles.matrix_for(match["matrix"], tiles.MATRICES)
-            if match["z"] is None:
-                return self._metadata(matrix, params.get("f", "json"))
-            return await self._tile(matrix, match, params)
-        except ProviderGenericError as err:   # TileNotFound 404, TileTooSlow / database 503
-            return error_response(int(err.http_status_code), err.ogc_exception_code, err.message)
-        except ValueError as err:
-            return error_response(400, "InvalidParameterValue", str(err))
+    async def metadata(self, request: Request) -> Response:
+        """GET /tiles/{tileMatrixSetId}: OGC tileset metadata or TileJSON."""
+        params = _parameters(request, METADATA_PARAMETERS)
+        matrix = tiles.matrix_for(request.path_params["matrix"], tiles.MATRICES)
+        return self._metadata(matrix, params.get("f", "json"))
 
-    async def _tile(self, matrix: tiles.Matrix, match: re.Match, params: dict) -> Response:
+    async def tile(self, request: Request) -> Response:
+        """GET /tiles/{tileMatrixSetId}/{z}/{y}/{x}: cached by the layers' versions."""
+        params = _parameters(request, TILE_PARAMETERS)
+        chosen = collections_of(params.get("collections"))
+        matrix = tiles.matrix_for(request.path_params["matrix"], tiles.MATRICES)
+        tables = tuple(LAYERS[c].table for c in chosen)
+        return await self.cache.respond(request, tables, "tile",
+                                        lambda: self._tile(matrix, request.path_params,
+                                                           params, chosen))
+
+    @staticmethod
+    async def refuse_writes(request: Request) -> Response:
+        """Tiles are read-only."""
+        raise MethodNotAllowed("tiles are read-only", "GET, HEAD")
+
+    async def _tile(self, matrix: tiles.Matrix, path: dict, params: dict,
+                    chosen: tuple[str, ...]) -> Response:
         """The tile as MVT, or 204 when it draws nothing."""
         if params.get("f", "mvt") != "mvt":
-            raise ValueError("tiles are served as f=mvt only")
-        tile = tiles.parse_tile(matrix, match["z"], match["y"], match["x"],
+            raise InvalidInput("tiles are served as f=mvt only")
+        tile = tiles.parse_tile(matrix, path["z"], path["y"], path["x"],
                                 tiles.MAX_ZOOM - matrix.level_offset)
-        chosen = collections_of(params.get("collections"))
-        body = await run_in_threadpool(tiles.dataset_tile, self.dsn, tile, chosen)
+        body = await run_in_threadpool(tiles.dataset_tile, self.db, tile, chosen)
         if body is None:
             return Response(status_code=204)
         return Response(body, media_type=tiles.MVT_MIMETYPE)
@@ -91,7 +91,7 @@ class DatasetTiles:
     def _listing(self, fmt: str) -> Response:
         """GET /tiles: the dataset tilesets."""
         if fmt != "json":
-            raise ValueError("f must be json")
+            raise InvalidInput("f must be json")
         return JSONResponse({
             "links": [{"rel": "self", "type": "application/json",
                        "href": f"{self.base_url}/tiles?f=json"}],
@@ -107,7 +107,7 @@ class DatasetTiles:
         if fmt == "tilejson":
             return JSONResponse(self._tilejson(matrix))
         if fmt != "json":
-            raise ValueError("f must be json or tilejson")
+            raise InvalidInput("f must be json or tilejson")
         layers = []
         for collection in tiles.DATASET_LAYERS:
             low, high = _levels(matrix, collection)
@@ -145,16 +145,51 @@ def _levels(matrix: tiles.Matrix, collection: str) -> tuple[int, int]:
 
 
 def collections_of(value: str | None) -> tuple[str, ...]:
-    """The collections asked for, in order, without repeats (all when none is given); ValueError
-    for an empty list or a collection that has no tiles."""
+    """The collections asked for, in order, without repeats (all when none is given);
+    InvalidInput for an empty list or a collection that has no tiles."""
     if value is None:
         return tiles.DATASET_LAYERS
     if len(value) > MAX_COLLECTIONS_PARAMETER:
-        raise ValueError("collections: too long")
+        raise InvalidInput("collections: too long")
     chosen = tuple(dict.fromkeys(name.strip() for name in value.split(",")))
     unknown = [name for name in chosen if name not in tiles.TILE_LAYERS]
     if not chosen or unknown:
         shown = ", ".join(repr(name[:40]) for name in unknown[:5]) or "(none)"
-        raise ValueError(f"collections: not a tiled collection: {shown}; use "
+        raise InvalidInput(f"collections: not a tiled collection: {shown}; use "
                          + ",".join(tiles.DATASET_LAYERS))
     return chosen
+
+
+class CollectionTiles:
+    """The tiles of one collection, from the provider its configuration describes."""
+
+    def __init__(self, config: dict, cache: LayerCache):
+        """One provider per tiled collection (they hold no per-request state)."""
+        self.cache = cache
+        self.providers = {}
+        for name, resource in config["resources"].items():
+            for provider in resource.get("providers", []):
+                if provider.get("type") == "tile":
+                    self.providers[name] = tiles.PostGISVectorTiles(provider)
+
+    async def tile(self, request: Request) -> Response:
+        """GET /collections/{collection}/tiles/{tileMatrixSetId}/{z}/{y}/{x}?f=mvt."""
+        path = request.path_params
+        provider = self.providers.get(path["collection"])
+        if provider is None:
+            if path["collection"] in LAYERS:
+                raise NotFound("this collection has no tiles")
+            raise NotFound(f"no collection {path['collection'][:64]!r}")
+        params = dict(request.query_params)   # clients add their own (GDAL, QGIS): ignored
+        if params.get("f", "mvt") != "mvt":
+            raise InvalidInput("tiles are served as f=mvt only")
+        matrix = tiles.matrix_for(path["matrix"], provider.schemes)
+
+        async def build() -> Response:
+            body = await run_in_threadpool(provider.get_tiles, None, matrix.id, path["z"],
+                                           path["y"], path["x"])
+            if body is None:
+                return Response(status_code=204)
+            return Response(body, media_type=tiles.MVT_MIMETYPE)
+
+        return await self.cache.respond(request, (provider.layer.table,), "tile", build)

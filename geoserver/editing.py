@@ -1,11 +1,10 @@
 """OGC API Features Part 4 (create, replace, update, delete) for licences and inspections.
 
-An ASGI handler in front of pygeoapi (whose own write routes have no PATCH, no If-Match and no
-access control): POST /collections/{id}/items, PUT / PATCH / DELETE /collections/{id}/items/{fid}
-for the editable collections, GET of inspection photos, and — for signed-in callers only — GET
-of a single licence or inspection with its entity tag (and, for its owner, the holder's details),
-never cached by shared caches. Everything else, including every anonymous read, goes to the
-wrapped application untouched.
+Called by the items routes (geoserver/routes.py; pygeoapi's own write routes have no PATCH, no
+If-Match and no access control): POST /collections/{id}/items, PUT / PATCH / DELETE
+/collections/{id}/items/{fid} for the editable collections, GET of inspection photos, and — for
+signed-in callers only — GET of a single licence or inspection with its entity tag (and, for its
+owner, the holder's details), never cached by shared caches.
 
 Bodies: a GeoJSON Feature (application/geo+json or application/json), a JSON merge patch for
 PATCH (application/merge-patch+json), or for an inspection with photos multipart/form-data with
@@ -18,9 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import re
 from dataclasses import dataclass
-from urllib.parse import parse_qsl
 
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers, UploadFile
@@ -30,55 +27,23 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 
 from geoserver import photos
-from geoserver.auth import QUERY_MEDIA, media_type, principal_of
-from geoserver.errors import error_response, message_of, status_of
-from geoserver.identity import Principal
-from geoserver.photos import PayloadTooLarge, UnsupportedMediaType
+from geoserver.auth import media_type
+from geoserver.errors import MethodNotAllowed, PayloadTooLarge, UnsupportedMediaType
 from geoserver.settings import Settings
-from layers import editing
+from kernel.errors import NotFound
+from kernel.principal import Principal, principal_of
+from layers import editing, queries
 from layers.audit import Actor
-from layers.catalogue import LAYERS
+from layers.database import Database
 from layers.feature_rules import CLIENT_ID, SPECS, InvalidFeature
+from processing import engine, subjects
 
 LOGGER = logging.getLogger(__name__)
-ITEMS = re.compile(r"^/collections/(?P<collection>[^/]+)/items(?:/(?P<item>[^/]+))?/?$")
-PHOTO = re.compile(r"^/collections/inspections/items/(?P<item>[0-9]{1,18})/photos/"
-                   r"(?P<position>[0-9]{1,3})$")
 WRITES = {"POST": "create", "PUT": "replace", "PATCH": "update", "DELETE": "delete"}
 JSON_TYPES = ("application/geo+json", "application/json")
 PATCH_TYPES = ("application/merge-patch+json", *JSON_TYPES)
 GEOJSON = "application/geo+json"
 STATUS = {"created": 201, "replayed": 201, "replaced": 200, "updated": 200, "deleted": 204}
-
-
-class MethodNotAllowed(Exception):
-    """A write this route does not take (the message says which do)."""
-
-    def __init__(self, message: str, allow: str):
-        """Keep the message and the Allow header."""
-        super().__init__(message)
-        self.message, self.allow = message, allow
-
-
-ERRORS = {
-    editing.InvalidFeature: (400, "InvalidParameterValue"),
-    editing.NotAllowed: (403, "Forbidden"),
-    editing.FeatureMissing: (404, "NotFound"),
-    MethodNotAllowed: (405, "MethodNotAllowed"),
-    editing.Conflict: (409, "Conflict"),
-    editing.PreconditionFailed: (412, "PreconditionFailed"),
-    PayloadTooLarge: (413, "PayloadTooLarge"),
-    UnsupportedMediaType: (415, "UnsupportedMediaType"),
-    editing.PreconditionRequired: (428, "PreconditionRequired"),
-}
-
-
-def error_status(exc: Exception) -> tuple[int, str] | None:
-    """(status, OGC code) of an editing error, then of any other domain error."""
-    for kind, status in ERRORS.items():
-        if isinstance(exc, kind):
-            return status
-    return status_of(exc)
 
 
 @dataclass
@@ -98,66 +63,42 @@ def _actor(scope, principal: Principal) -> Actor:
 
 
 class FeatureEditing:
-    """ASGI dispatcher: writes, photos and signed-in single-item reads here; the rest on."""
+    """Writes, photos and signed-in single-item reads of one application."""
 
-    def __init__(self, app, settings: Settings):
-        """Wrap the OGC application."""
-        self.app = app
-        self.dsn = settings.database.dsn
+    def __init__(self, settings: Settings, db: Database, runtime):
+        """The limits, the database, the photo store and the permit rules for zoning."""
+        self.db = db
         self.limits = settings.editing
         self.base_url = f"{settings.server.base_url}/ogc"
         self.photo_root = settings.server.state_dir / "photos"
-        self.context = _context()
+        self.context = _context(runtime)
 
-    async def __call__(self, scope, receive, send):
-        """Route the request."""
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        path = scope["path"].removeprefix(scope.get("root_path", ""))
-        method = scope["method"]
-        handler = None
-        if method in WRITES and (match := ITEMS.match(path)) and match["collection"] in LAYERS \
-                and not _is_query(scope):
-            handler = self._write(scope, receive, match)
-        elif method in ("GET", "HEAD"):
-            handler = self._read(scope, path)
-        if handler is None:
-            await self.app(scope, receive, send)
-            return
-        try:
-            response = await handler
-        except Exception as exc:  # noqa: BLE001 - every error becomes a response here
-            response = self._error(scope, exc)
-        await response(scope, receive, send)
+    @staticmethod
+    def applies_to(request: Request, collection: str) -> bool:
+        """Whether a single-item GET is this caller's private read (signed in, an editable
+        collection, plain GeoJSON with no other parameter)."""
+        params = request.query_params
+        return (not principal_of(request.scope).is_public and collection in SPECS
+                and set(params.keys()) <= {"f"} and params.get("f", "json") == "json")
 
-    def _read(self, scope, path: str):
-        """The coroutine answering a photo or a signed-in single-item GET, else None."""
-        principal = principal_of(scope)
-        if principal.is_public:
-            return None
-        if match := PHOTO.match(path):
-            return self._photo(int(match["item"]), int(match["position"]))
-        match = ITEMS.match(path)
-        if match and match["item"] and match["collection"] in SPECS and _plain_json(scope):
-            return self._private_item(scope, match["collection"], match["item"], principal)
-        return None
+    async def write(self, request: Request, collection: str, item: str | None) -> Response:
+        """POST to the items, PUT / PATCH / DELETE of an item."""
+        return await self._write(request.scope, request.receive, collection, item)
 
-    def _error(self, scope, exc: Exception) -> Response:
-        """The OGC exception document of an error (500 for anything unforeseen)."""
-        status = error_status(exc)
-        if status is None:
-            LOGGER.exception("editing failed on %s %s", scope["method"], scope["path"],
-                             exc_info=exc)
-            return error_response(500, "NoApplicableCode", "internal error; it has been logged")
-        response = error_response(*status, message_of(exc))
-        if isinstance(exc, MethodNotAllowed):
-            response.headers["Allow"] = exc.allow
-        return response
+    async def photo(self, request: Request) -> Response:
+        """GET /collections/inspections/items/{item}/photos/{position} (signed-in roles)."""
+        item, position = request.path_params["item"], request.path_params["position"]
+        if not (position.isascii() and position.isdigit()) or len(position) > 3:
+            raise editing.FeatureMissing("no such photo")
+        return await self._photo(_feature_id(item), int(position))
 
-    async def _write(self, scope, receive, match) -> Response:
+    async def private_item(self, request: Request, collection: str, item: str) -> Response:
+        """A single licence or inspection as this signed-in caller may see it."""
+        return await self._private_item(request.scope, collection, item,
+                                        principal_of(request.scope))
+
+    async def _write(self, scope, receive, collection: str, item: str | None) -> Response:
         """Check the route, read the body, carry out the write."""
-        collection, item = match["collection"], match["item"]
         action = WRITES[scope["method"]]
         _check_route(collection, item, action)
         feature_id = _feature_id(item) if item else None
@@ -166,7 +107,7 @@ class FeatureEditing:
                                                                   collection, action)
         principal = principal_of(scope)
         write = self._prepare(collection, action, feature_id, body, headers)
-        outcome = await run_in_threadpool(editing.apply, self.dsn, write,
+        outcome = await run_in_threadpool(editing.apply, self.db, write,
                                           _actor(scope, principal), self.context)
         return self._written(collection, outcome)
 
@@ -247,7 +188,7 @@ class FeatureEditing:
 
     async def _photo(self, inspection_id: int, position: int) -> Response:
         """One stored photo of an inspection."""
-        found = await run_in_threadpool(editing.photo, self.dsn, inspection_id, position)
+        found = await run_in_threadpool(editing.photo, self.db, inspection_id, position)
         if found is None:
             raise editing.FeatureMissing("no such photo")
         path = photos.path_of(self.photo_root, found[0], found[1])
@@ -261,7 +202,7 @@ class FeatureEditing:
                             principal: Principal) -> Response:
         """A single feature with its entity tag, as this caller may see it."""
         feature_id = _feature_id(item)
-        found = await run_in_threadpool(editing.read, self.dsn, collection, feature_id,
+        found = await run_in_threadpool(editing.read, self.db, collection, feature_id,
                                         _actor(scope, principal))
         if found is None:
             raise editing.FeatureMissing(f"no feature with id {item!r}")
@@ -273,11 +214,6 @@ class FeatureEditing:
         outcome = editing.Outcome("read", feature_id, tag, text, shown)
         body = self._with_links(collection, outcome, href)
         return Response(body.encode(), headers=headers, media_type=GEOJSON)
-
-
-def _is_query(scope) -> bool:
-    """A POST of a CQL2-JSON query to the items (a read, answered by pygeoapi)."""
-    return scope["method"] == "POST" and media_type(Headers(scope=scope)) == QUERY_MEDIA
 
 
 def _check_route(collection: str, item: str | None, action: str) -> None:
@@ -294,15 +230,10 @@ def _check_route(collection: str, item: str | None, action: str) -> None:
 
 def _feature_id(item: str) -> int:
     """A path feature id (ids are integers), or FeatureMissing."""
-    if not (item.isascii() and item.isdigit()) or len(item) > 18:
-        raise editing.FeatureMissing(f"no feature with id {item!r}")
-    return int(item)
-
-
-def _plain_json(scope) -> bool:
-    """Whether a GET asks for GeoJSON with no other parameter (others stay with pygeoapi)."""
-    params = dict(parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True))
-    return set(params) <= {"f"} and params.get("f", "json") == "json"
+    try:
+        return queries.feature_id(item)
+    except NotFound:
+        raise editing.FeatureMissing(f"no feature with id {item[:40]!r}") from None
 
 
 def _declared_length(headers: Headers, limit: int) -> None:
@@ -401,16 +332,13 @@ def _fingerprint(body: Body, key_property: str | None) -> str:
     return digest.hexdigest()
 
 
-def _context() -> editing.Context:
+def _context(runtime) -> editing.Context:
     """Activity names and the zoning rule from the permit checks' rules file."""
-    from processing import runtime
-
-    try:
-        ruleset = runtime.current().ruleset
-    except RuntimeError:
+    if runtime is None:
         LOGGER.warning("permit rules not configured: licence activities are not checked "
                        "against zoning")
         return editing.Context(activities={})
+    ruleset = runtime.ruleset
     activities = {code: (names.ar, names.en) for code, names in ruleset.activities.items()}
     return editing.Context(activities=activities, zoning=_zoning_rule(ruleset))
 
@@ -418,8 +346,6 @@ def _context() -> editing.Context:
 def _zoning_rule(ruleset):
     """A check (conn, parcel_no, isic, x, y) -> refusal text or None, on the rules file's
     `zoning_activity` rules, run by the permit checks' own statements."""
-    from processing import engine, subjects
-
     rule_ids = frozenset(rule.id for rule in ruleset.of_kind("zoning_activity"))
     if not rule_ids:
         return None
@@ -443,4 +369,4 @@ def _zoning_rule(ruleset):
     return refusal
 
 
-__all__ = ["FeatureEditing", "ERRORS", "error_status"]
+__all__ = ["FeatureEditing"]

@@ -1,94 +1,85 @@
-"""One error map at the edge: domain errors to HTTP status and OGC exception codes."""
-import logging
+"""Errors of the HTTP edge, the merge of every package's error table, and its handlers.
 
+Each package publishes `ERRORS` (exception → kernel.errors.ErrorKind); `error_map()` merges them
+once for `create_app`, and `install` makes the merged map answer every domain error a route
+raises (titiler's DEFAULT_STATUS_CODES + add_exception_handlers shape).
+"""
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse
 
-LOGGER = logging.getLogger(__name__)
+from kernel.errors import AmanatError, ErrorKind, ErrorMap, ErrorTable, error_response
+from layers import errors as layer_errors
+from processing import errors as processing_errors
 
 
-class AmanatError(Exception):
-    """Base of the platform's domain errors (they know nothing about HTTP)."""
+class MethodNotAllowed(AmanatError):
+    """A method this resource does not take (`allow` lists those it does)."""
 
-    def __init__(self, message: str):
-        """Keep a message that is safe to show a client."""
+    def __init__(self, message: str, allow: str):
+        """Keep the message and the Allow header."""
         super().__init__(message)
-        self.message = message
+        self.allow = allow
 
 
-class NotFound(AmanatError):
-    """The thing asked for does not exist."""
+class PayloadTooLarge(AmanatError):
+    """The request, or one of its parts, is larger than allowed."""
 
 
-class InvalidInput(AmanatError):
-    """The client sent a value that cannot be used."""
+class UnsupportedMediaType(AmanatError):
+    """The body or a part is not of a type this route takes."""
 
 
-class Unavailable(AmanatError):
-    """A service the request needs (the database) does not answer."""
+class InvalidCredentials(AmanatError):
+    """A token or key was given and cannot be accepted (expired, forged, unknown, revoked)."""
 
 
-def _status_table() -> dict:
-    """Exception type → (HTTP status, OGC exception code), domain errors of every package."""
-    from layers.queries import DatabaseDown, QueryTooSlow
-    from layers.selection import InvalidQuery
-    from processing.errors import TooManyJobs
-    from geoserver.signin import SignInRefused, TooManyAttempts
+class SignInRefused(AmanatError):
+    """The name and password do not sign anyone in (one message whatever was wrong)."""
 
-    return {
-        NotFound: (404, "NotFound"),
-        InvalidInput: (400, "InvalidParameterValue"),
-        InvalidQuery: (400, "InvalidParameterValue"),
-        Unavailable: (503, "ServiceUnavailable"),
-        DatabaseDown: (503, "ServiceUnavailable"),
-        QueryTooSlow: (503, "ServiceUnavailable"),
-        TooManyJobs: (429, "TooManyRequests"),   # per-client job limit (processing.jobs)
-        SignInRefused: (401, "Unauthorized"),
-        TooManyAttempts: (429, "TooManyRequests"),
-    }
+    default_message = "wrong user name or password"
 
 
-SAFE_MESSAGES = {
-    "DatabaseDown": "the database is not available; try again shortly",
-    "QueryTooSlow": "the query took too long; narrow it down (smaller bbox, a filter)",
+class TooManyAttempts(AmanatError):
+    """Too many failed sign-ins for this name or from this client within the window."""
+
+    def __init__(self, retry_after_s: int):
+        """Keep the wait in seconds."""
+        super().__init__(f"too many failed sign-ins; try again in {retry_after_s} s")
+        self.retry_after_s = retry_after_s
+
+
+ERRORS: ErrorTable = {
+    MethodNotAllowed: ErrorKind(405, "MethodNotAllowed", "هذا الطلب غير مدعوم لهذا المورد",
+                                "Method not allowed"),
+    PayloadTooLarge: ErrorKind(413, "PayloadTooLarge", "حجم الطلب أكبر من المسموح",
+                               "Payload too large"),
+    UnsupportedMediaType: ErrorKind(415, "UnsupportedMediaType", "نوع المحتوى غير مدعوم",
+                                    "Unsupported media type"),
+    InvalidCredentials: ErrorKind(401, "Unauthorized", "بيانات الدخول غير مقبولة",
+                                  "Credentials not accepted"),
+    SignInRefused: ErrorKind(401, "Unauthorized", "اسم المستخدم أو كلمة المرور غير صحيحة",
+                             "Wrong user name or password"),
+    TooManyAttempts: ErrorKind(429, "TooManyRequests", "محاولات دخول كثيرة؛ انتظر قليلًا",
+                               "Too many sign-in attempts"),
 }
 
 
-def status_of(exc: Exception) -> tuple[int, str] | None:
-    """The (status, OGC code) of a domain error, or None for anything unforeseen."""
-    for kind, status in _status_table().items():
-        if isinstance(exc, kind):
-            return status
-    return None
+def error_map() -> ErrorMap:
+    """Every package's table, merged once (kernel's base classes first)."""
+    return ErrorMap(layer_errors.ERRORS, processing_errors.ERRORS, ERRORS)
 
 
-def message_of(exc: Exception) -> str:
-    """The client-safe message of a domain error."""
-    return getattr(exc, "message", None) or SAFE_MESSAGES.get(type(exc).__name__, "error")
+def install(app, errors: ErrorMap) -> None:
+    """Answer domain errors with the map, anything unforeseen with a logged 500, and
+    Starlette's own 404/405 as OGC-style JSON."""
 
+    async def domain_error(request: Request, exc: Exception):
+        return errors.response(exc, request.headers.get("accept-language"))
 
-def error_response(status: int, code: str, description: str) -> JSONResponse:
-    """An OGC-style exception document."""
-    return JSONResponse({"type": code, "code": code, "description": description},
-                        status_code=status)
+    async def http_error(request: Request, exc: HTTPException):
+        code = "NotFound" if exc.status_code == 404 else "InvalidRequest"
+        return error_response(exc.status_code, code, exc.detail, headers=exc.headers)
 
-
-async def domain_error(request: Request, exc: Exception) -> JSONResponse:
-    """Map a domain error to its status and OGC code."""
-    status = status_of(exc)
-    if status is None:
-        return await unexpected_error(request, exc)
-    return error_response(*status, message_of(exc))
-
-
-async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
-    """Anything unforeseen: log the detail, tell the client nothing internal."""
-    LOGGER.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return error_response(500, "NoApplicableCode", "internal error; it has been logged")
-
-
-def install(app) -> None:
-    """Register the error map on an application."""
-    for kind in _status_table():
-        app.add_exception_handler(kind, domain_error)
-    app.add_exception_handler(Exception, unexpected_error)
+    app.add_exception_handler(AmanatError, domain_error)
+    app.add_exception_handler(Exception, domain_error)
+    app.add_exception_handler(HTTPException, http_error)

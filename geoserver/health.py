@@ -8,14 +8,15 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from geoserver.services import services_of
+
 CONNECT_TIMEOUT_S = 2
 
 
 async def healthz(request: Request) -> JSONResponse:
     """Report whether the database answers, and its PostGIS version."""
-    settings = request.app.state.settings
     try:
-        postgis = await run_in_threadpool(_check, settings.database.dsn)
+        postgis = await run_in_threadpool(_check, services_of(request).db.dsn)
     except psycopg.OperationalError:
         return _down("cannot connect to the database (is PostgreSQL running and "
                      "DATABASE_URL right?)")

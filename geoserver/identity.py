@@ -18,16 +18,18 @@ import threading
 import time
 import urllib.request
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 
 from joserfc import jwt
 from joserfc.errors import ExpiredTokenError, InvalidKeyIdError, JoseError
 from joserfc.jwk import ECKey, KeySet
 
-from geoserver.errors import AmanatError, Unavailable
+from geoserver.errors import InvalidCredentials
+from kernel.errors import Unavailable
+from kernel.principal import PUBLIC, Principal
 from geoserver.settings import AuthSettings
-from layers import accounts, queries
+from layers import accounts
+from layers.database import Database
 
 LOGGER = logging.getLogger(__name__)
 ROLES = ("public", "office", "inspector", "analyst", "admin")
@@ -37,31 +39,6 @@ MAX_JWKS_BYTES = 1 << 20
 _key_lock = threading.Lock()
 
 
-class InvalidCredentials(AmanatError):
-    """A token or key was given and cannot be accepted (expired, forged, unknown, revoked)."""
-
-
-@dataclass(frozen=True)
-class Principal:
-    """The caller of one request."""
-
-    subject: str
-    roles: frozenset[str]
-    office: str | None = None
-    kind: str = "public"            # public | local | oidc | key
-    api_key_id: str | None = None
-
-    @property
-    def is_public(self) -> bool:
-        """No credentials were given."""
-        return self.kind == "public"
-
-    def has(self, *roles: str) -> bool:
-        """Whether the caller holds one of these roles."""
-        return bool(self.roles.intersection(roles))
-
-
-PUBLIC = Principal("public", frozenset({"public"}))
 
 
 def _b64json(segment: str) -> dict:
@@ -240,9 +217,9 @@ def _claim(claims: dict, path: str):
 class Authenticator:
     """Turn an Authorization / X-API-Key header value into a Principal."""
 
-    def __init__(self, settings: AuthSettings, state_dir: Path, dsn: str):
+    def __init__(self, settings: AuthSettings, state_dir: Path, db: Database):
         """Load the local issuer's key; the provider's keys are fetched when first needed."""
-        self.settings, self.dsn = settings, dsn
+        self.settings, self.db = settings, db
         self.issuer = LocalIssuer(settings, state_dir)
         self.tokens = TokenVerifier(settings, self.issuer)
 
@@ -259,14 +236,14 @@ class Authenticator:
 
     def _api_key(self, credential: str) -> Principal:
         """A machine client's key, if it exists and is not revoked."""
-        key = queries.run(self.dsn, lambda conn: accounts.check_key(conn, credential))
+        key = self.db.run(lambda conn: accounts.check_key(conn, credential))
         if key is None:
             raise InvalidCredentials("the API key is unknown or revoked")
         return Principal(f"key:{key.name}", frozenset({key.role}), key.office, "key", key.id)
 
     def _local_user(self, claims: dict) -> Principal:
         """A local user: role and office as they are now in the database, not in the token."""
-        user = queries.run(self.dsn, lambda conn: accounts.active_user(conn, claims["sub"]))
+        user = self.db.run(lambda conn: accounts.active_user(conn, claims["sub"]))
         if user is None:
             raise InvalidCredentials("the user is unknown or disabled")
         return Principal(user.name, frozenset({user.role}), user.office, "local")

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
-from collections import OrderedDict
 from urllib.parse import urlsplit
 
 from fastapi import FastAPI
@@ -22,10 +20,15 @@ from starlette.requests import Request
 from starlette.routing import BaseRoute, Match, NoMatchFound
 from titiler.core import errors as titiler_errors
 
-from geoserver import errors, raster
+from geoserver import raster
 from geoserver import openapi as openapi_docs
 from geoserver.settings import Settings
-from panoramas import api as panorama_api
+from kernel import errors
+from kernel.cache import BytesCache
+from layers.database import Database
+from layers.rasters import raster_store
+from panoramas import routes as panorama_routes
+from panoramas.store import panorama_store
 
 LOGGER = logging.getLogger(__name__)
 PREFIXES = ("/raster", "/panoramas", "/openapi.json")
@@ -81,22 +84,22 @@ class PrefixRoute(BaseRoute):
         await self.app(scope, receive, send)
 
 
-def routes(settings: Settings) -> list[BaseRoute]:
+def routes(settings: Settings, db: Database, error_map: errors.ErrorMap) -> list[BaseRoute]:
     """Routes to add to the Starlette application."""
-    return [PrefixRoute(PREFIXES, build(settings))]
+    return [PrefixRoute(PREFIXES, build(settings, db, error_map))]
 
 
-def build(settings: Settings):
+def build(settings: Settings, db: Database, error_map: errors.ErrorMap):
     """The imagery ASGI application: FastAPI routes, error map, tile cache, cache headers."""
-    registry = raster.Registry(settings.database.dsn, raster.raster_store(settings),
-                               settings.imagery.registry_ttl_s)
+    registry = raster.Registry(db, raster_store(settings), settings.imagery.registry_ttl_s)
     app = FastAPI(title="Amanat imagery", version="1.0",
                   description="Orthophoto, elevation and hillshade tiles (TiTiler, datasets "
                               "addressed by registry id) and 360° street-level panoramas.",
                   openapi_url="/openapi.json", docs_url=None, redoc_url=None)
     app.include_router(raster.build_router(settings, registry))
-    app.include_router(panorama_api.build_router(settings))
-    _install_errors(app)
+    app.include_router(panorama_routes.build_router(db, panorama_store(settings),
+                                                    settings.panoramas))
+    _install_errors(app, error_map)
     _list_documents(app, settings)
     wrapped = TileCache(app, registry, settings.imagery.tile_cache_mb << 20)
     wrapped = CacheHeaders(wrapped, settings.imagery.max_age_s)
@@ -131,22 +134,27 @@ def _list_documents(app: FastAPI, settings: Settings) -> None:
     app.openapi = openapi
 
 
-def _install_errors(app: FastAPI) -> None:
-    """Domain errors through geoserver.errors; library and validation errors mapped to them."""
-    app.add_exception_handler(errors.AmanatError, errors.domain_error)
+def _install_errors(app: FastAPI, error_map: errors.ErrorMap) -> None:
+    """Domain errors through the application's error map; library errors translated to domain
+    errors first; validation errors as 400 naming the parameters."""
+
+    async def domain_error(request: Request, exc: Exception):
+        return error_map.response(_domain(request, exc), request.headers.get("accept-language"))
+
+    app.add_exception_handler(errors.AmanatError, domain_error)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     for kind, _, _ in LIBRARY_ERRORS:
-        app.add_exception_handler(kind, _library_error)
+        app.add_exception_handler(kind, domain_error)
 
 
-async def _library_error(request: Request, exc: Exception):
+def _domain(request: Request, exc: Exception) -> Exception:
     """A rio-tiler/TiTiler error as the domain error of LIBRARY_ERRORS (detail to the log)."""
     for kind, domain, message in LIBRARY_ERRORS:
         if isinstance(exc, kind):
             LOGGER.info("%s on %s: %s", kind.__name__, request.url.path, exc)
-            return await errors.domain_error(request, domain(message))
-    return await errors.unexpected_error(request, exc)
+            return domain(message)
+    return exc
 
 
 async def _http_error(request: Request, exc: HTTPException):
@@ -164,21 +172,19 @@ async def _validation_error(request: Request, exc: RequestValidationError):
 
 
 class TileCache:
-    """Rendered raster tiles kept in memory (LRU, bounded in bytes), per worker process.
+    """Rendered raster tiles kept in memory (kernel.cache.BytesCache), per worker process.
 
     The key holds the dataset's file name, which changes whenever the dataset is replaced.
     """
 
     def __init__(self, app, registry: raster.Registry, max_bytes: int):
         """Cache the tile responses of `app` up to `max_bytes` (0 turns the cache off)."""
-        self.app, self.registry, self.max_bytes = app, registry, max_bytes
-        self._entries: OrderedDict[tuple, tuple[int, list, bytes]] = OrderedDict()
-        self._size = 0
-        self._lock = threading.Lock()
+        self.app, self.registry = app, registry
+        self.cache = BytesCache(max_bytes, MAX_CACHED_TILE)
 
     def _key(self, scope) -> tuple | None:
         """Cache key of a tile request, or None when it is not cacheable."""
-        if not self.max_bytes or scope["type"] != "http" or scope["method"] != "GET":
+        if not self.cache.capacity or scope["type"] != "http" or scope["method"] != "GET":
             return None
         match = TILE_PATH.match(_route_path(scope))
         dataset = self.registry.peek(match.group(1)) if match else None
@@ -192,10 +198,7 @@ class TileCache:
         key = self._key(scope)
         if key is None:
             return await self.app(scope, receive, send)
-        with self._lock:
-            hit = self._entries.get(key)
-            if hit:
-                self._entries.move_to_end(key)
+        hit = self.cache.get(key)
         if hit:
             status, headers, body = hit
             await send({"type": "http.response.start", "status": status,
@@ -213,23 +216,11 @@ class TileCache:
             elif start.get("status") == 200:
                 chunks.append(message.get("body", b""))
                 if not message.get("more_body"):
-                    self._store(key, start, b"".join(chunks))
+                    self.cache.put(key, start["status"], start.get("headers", []),
+                                   b"".join(chunks))
             await send(message)
 
         return record
-
-    def _store(self, key: tuple, start: dict, body: bytes) -> None:
-        """Insert a response, evicting the least recently used ones beyond the budget."""
-        if len(body) > min(MAX_CACHED_TILE, self.max_bytes):
-            return
-        with self._lock:
-            if key in self._entries:
-                return
-            self._entries[key] = (start["status"], list(start.get("headers", [])), body)
-            self._size += len(body)
-            while self._size > self.max_bytes:
-                _, (_, _, old) = self._entries.popitem(last=False)
-                self._size -= len(old)
 
 
 class CacheHeaders:

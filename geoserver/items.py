@@ -2,33 +2,41 @@
 
 Measured (2k parcels, 8 connections, one worker): pygeoapi's item handler costs ~1 ms of Python
 per request on top of our provider (request object, locale, links, dict → JSON of every feature).
-This path parses the same parameters, builds the same SQL (layers.selection, layers.queries) and
-streams the feature texts PostGIS produced straight into the response. Every other format (HTML,
-JSON-LD) and every other route stays with pygeoapi.
+Here the query string is parsed once into an `ItemsQuery` (every parameter checked: an unknown
+one is a 400, pygeoapi would ignore it), the SQL is built by layers.selection / layers.queries
+(the same functions the pygeoapi provider uses for HTML and JSON-LD) and the feature texts
+PostGIS produced go straight into the response.
 """
 import json
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import urlencode
 
 from pygeoapi.crs import modify_pygeofilter
 from pygeofilter.parsers.cql2_json import parse as parse_cql2_json
 from pygeofilter.parsers.cql2_text import parse as parse_cql2_text
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import Headers
 from starlette.responses import Response
 
-from geoserver.errors import InvalidInput, NotFound, error_response, message_of, status_of
+from kernel.errors import InvalidInput, NotFound
 from layers import queries, selection
 from layers.catalogue import LAYERS, Layer
+from layers.database import Database
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 CRS84H = "http://www.opengis.net/def/crs/OGC/1.3/CRS84h"
 EPSG = re.compile(r"^http://www\.opengis\.net/def/crs/EPSG/0/(\d+)$")
-ITEMS = re.compile(r"^/collections/(?P<collection>[^/]+)/items(?:/(?P<item>[^/]+))?$")
 COUNT_CAP = 10_000
 GEOJSON = "application/geo+json"
+COMMON = {"f", "lang"}
+ITEMS_PARAMETERS = COMMON | {
+    "bbox", "bbox-crs", "crs", "limit", "offset", "resulttype", "datetime", "sortby",
+    "properties", "skipGeometry", "filter", "filter-lang", "filter-crs",
+    "after",  # keyset cursor written into our own next links
+}
+ITEM_PARAMETERS = COMMON | {"crs"}
+PERSONAL = frozenset().union(*(layer.personal for layer in LAYERS.values()))
 
 
 @dataclass
@@ -75,14 +83,25 @@ def _bbox(text: str) -> list[float]:
     return numbers
 
 
-class FastItems:
-    """ASGI dispatcher: GeoJSON items/item requests here, everything else to pygeoapi."""
+def check_parameters(layer: Layer, names, single: bool) -> None:
+    """InvalidInput naming the query parameters an items (or single item) request does not
+    take: pygeoapi ignores them, so a typo (`bbx=`) or a filter on a column that is not public
+    would return the unfiltered layer with a 200. A personal column's name is never echoed."""
+    allowed = ITEM_PARAMETERS if single else ITEMS_PARAMETERS | set(layer.fields)
+    unknown = set(names) - allowed
+    if unknown:
+        shown = sorted(unknown - PERSONAL)
+        raise InvalidInput("unknown query parameter(s)" + (f": {', '.join(shown)}" if shown
+                                                            else ""))
 
-    def __init__(self, pygeoapi_app, config: dict, base_url: str, dsn: str):
+
+class Items:
+    """GeoJSON pages and single features of the published layers of one application."""
+
+    def __init__(self, config: dict, base_url: str, db: Database, max_vertices: int):
         """Keep what answering needs: supported CRSs per collection, links' base, database."""
-        self.app = pygeoapi_app
         self.base_url = base_url.rstrip("/")
-        self.dsn = dsn
+        self.db, self.max_vertices = db, max_vertices
         limits = config["server"].get("limits", {})
         self.default_limit = int(limits.get("default_items", 10))
         self.max_limit = int(limits.get("max_items", 1000))
@@ -90,45 +109,11 @@ class FastItems:
                     for name, resource in config["resources"].items()
                     if resource.get("type") == "collection"}
 
-    async def __call__(self, scope, receive, send):
-        """Route one request."""
-        match = self._match(scope)
-        if match is None:
-            await self.app(scope, receive, send)
-            return
-        try:
-            response = await self._answer(scope, match)
-        except Exception as err:  # domain errors only; anything else is re-raised
-            status = status_of(err)
-            if status is None:
-                raise
-            response = error_response(*status, message_of(err))
-        await response(scope, receive, send)
-
-    def _match(self, scope):
-        """The route match when this request is a GeoJSON read of a known collection."""
-        if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
-            return None
-        match = ITEMS.match(scope["path"].removeprefix(scope.get("root_path", "")))
-        if not match or match["collection"] not in self.crs:
-            return None
-        params = dict(parse_qsl(scope["query_string"].decode("latin-1")))
-        fmt = params.get("f")
-        if fmt is None:
-            accept = Headers(scope=scope).get("accept", "")
-            return None if ("html" in accept or "ld+json" in accept) else match
-        return match if fmt in ("json", "geojson") else None
-
-    async def _answer(self, scope, match) -> Response:
-        """Build the response for a collection page or a single feature."""
-        layer = LAYERS[match["collection"]]
-        params = dict(parse_qsl(scope["query_string"].decode("utf-8", "replace"),
-                                keep_blank_values=True))
-        if match["item"] is not None:
-            return await self._item(layer, match["item"], params)
-        query = self._parse(layer, params)
+    async def page(self, layer: Layer, params: dict, body_filter=None) -> Response:
+        """A page of the collection (`body_filter`: a CQL2-JSON query sent with POST)."""
+        query = self.parse(layer, params, body_filter)
         feature = queries.feature_json(layer, query.properties, query.srid, query.skip_geometry)
-        page = await run_in_threadpool(queries.read_page, self.dsn, layer, feature, query.where,
+        page = await run_in_threadpool(queries.read_page, self.db, layer, feature, query.where,
                                        query.order, query.limit, 0 if query.after else query.offset,
                                        COUNT_CAP)
         return self._collection(layer, params, query, page)
@@ -142,7 +127,7 @@ class FastItems:
         found = EPSG.match(uri)
         return uri, (int(found.group(1)) if found else None)
 
-    def _parse(self, layer: Layer, params: dict) -> ItemsQuery:
+    def parse(self, layer: Layer, params: dict, body_filter=None) -> ItemsQuery:
         """Check every parameter and turn the request into SQL pieces."""
         limit = min(_int(params, "limit", self.default_limit, 1), self.max_limit)
         offset = _int(params, "offset", 0, 0)
@@ -153,7 +138,8 @@ class FastItems:
         selection.add_datetime(where, layer, params.get("datetime"))
         selection.add_properties(where, layer, [(k, v) for k, v in params.items()
                                                 if k in layer.fields])
-        selection.add_filter(where, layer, self._filter(layer, params))
+        selection.add_filter(where, layer, body_filter if body_filter is not None
+                             else self._filter(layer, params), self.max_vertices)
         sortby = [(key.lstrip("+-"), key.startswith("-"))
                   for key in params.get("sortby", "").split(",") if key.strip()]
         order, keyset = selection.order(layer, sortby)
@@ -256,14 +242,12 @@ class FastItems:
                         json.dumps(tail, ensure_ascii=False)[1:]])
         return self._response(body, query.crs)
 
-    async def _item(self, layer: Layer, identifier: str, params: dict) -> Response:
+    async def one(self, layer: Layer, identifier: str, params: dict) -> Response:
         """One feature with its links."""
         crs, srid = self._target_crs(layer, params)
-        if not (identifier.isascii() and identifier.isdigit()) or len(identifier) > 18:
-            raise NotFound(f"no feature with id {identifier!r}")
+        key = queries.feature_id(identifier)
         feature = queries.feature_json(layer, tuple(layer.fields), srid, False)
-        row = await run_in_threadpool(queries.fetch_one, self.dsn,
-                                      queries.single(layer, feature), [int(identifier)])
+        row = await run_in_threadpool(self.db.fetch_one, queries.single(layer, feature), [key])
         if row is None:
             raise NotFound(f"no feature with id {identifier!r}")
         uri = f"{self.base_url}/collections/{layer.id}"

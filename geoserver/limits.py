@@ -10,7 +10,7 @@ tighter per-part limits).
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from geoserver.errors import error_response
+from kernel.errors import error_response
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 PROCESS_PREFIX = "/ogc/processes/"

@@ -1,63 +1,88 @@
-"""The OGC API part of the server: pygeoapi configured from pygeoapi-config.yml.
+"""The part of the OGC API that pygeoapi serves, built per application.
 
-pygeoapi builds its application when its module is imported, from the files named by the
-PYGEOAPI_CONFIG and PYGEOAPI_OPENAPI environment variables; this module prepares both files
-(resolved configuration with extents read from the database, generated OpenAPI document) in the
-state directory and only then imports it.
+pygeoapi's own Starlette module builds one application at import time from environment
+variables; here a `pygeoapi.api.API` is built from the resolved configuration of this
+application's settings (no environment writes, no module reloads, no patched functions), and
+`routes(api)` lists the routes pygeoapi still answers: landing page, conformance, collections
+metadata, queryables and schemas, HTML and JSON-LD items, tileset metadata, tile matrix sets,
+processes and their execution, the OpenAPI document and pygeoapi's static files. Every other
+OGC route (GeoJSON items, Part 4 writes, tiles, jobs) is ours: geoserver/routes.py.
+
+The configuration carries this application's objects to the plugins pygeoapi builds from it:
+its `Database` to the providers (`data.database`), its permit-check runtime and error map to the
+job manager and the processes. pygeoapi deep-copies the configuration; those objects copy as
+themselves.
 """
+from __future__ import annotations
+
 import hashlib
-import importlib
+import json
 import logging
-import os
-import sys
+import re
 from datetime import datetime, time, timezone
 from pathlib import Path
 
-import psycopg
 import yaml
 from psycopg import sql
+from pygeoapi.api import API, APIRequest, CONFORMANCE_CLASSES, SYSTEM_LOCALE, all_apis
+from pygeoapi.api import landing_page as pygeoapi_landing_page
+from pygeoapi.formats import F_HTML, FORMAT_TYPES
+from pygeoapi.util import render_j2_template, to_json
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import HTMLResponse, JSONResponse, Response
 
-from geoserver import auth, openapi, pygeoapi_fixes
+from geoserver import auth, openapi
 from geoserver.settings import Settings
+from kernel.errors import Unavailable
 from layers import feature_rules
 from layers.catalogue import layer_for_table
+from layers import database
+from layers.database import Database
 
 LOGGER = logging.getLogger(__name__)
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+VARIABLE = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)\}")
+TILESETS_VECTOR = "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector"
+DATASET_TILES_CONFORMANCE = tuple(
+    f"http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/{name}"
+    for name in ("dataset-tilesets", "collections-selection"))
 
 
-def _environment(settings: Settings) -> dict[str, str]:
-    """The variables pygeoapi-config.yml refers to."""
-    return {
-        "DATABASE_URL": settings.database.dsn,
-        "AMANAT_PUBLIC_URL": settings.server.base_url,
-        "AMANAT_OGC_URL": f"{settings.server.base_url}/ogc",
-    }
+# --- configuration ------------------------------------------------------------------------
+
+
+def _variables(settings: Settings) -> dict[str, str]:
+    """The values pygeoapi-config.yml refers to as ${NAME}."""
+    return {"AMANAT_PUBLIC_URL": settings.server.base_url,
+            "AMANAT_OGC_URL": f"{settings.server.base_url}/ogc"}
 
 
 def load_config(settings: Settings) -> dict:
-    """pygeoapi-config.yml with its ${VAR} references resolved."""
-    from pygeoapi.util import yaml_load
+    """pygeoapi-config.yml with its ${NAME} references resolved from the settings."""
+    known = _variables(settings)
 
-    os.environ.update(_environment(settings))
-    with settings.pygeoapi_config.open(encoding="utf-8") as fh:
-        return yaml_load(fh)
+    def value(match: re.Match) -> str:
+        if match.group(1) not in known:
+            raise ValueError(f"pygeoapi-config.yml: unknown variable ${{{match.group(1)}}}")
+        return known[match.group(1)]
+
+    text = settings.pygeoapi_config.read_text(encoding="utf-8")
+    return yaml.safe_load(VARIABLE.sub(value, text))
 
 
 def _extent(conn, table: str) -> tuple[list[float] | None, list[str | None]]:
     """Bounding box (CRS84) and time range of one table."""
     layer = layer_for_table(table)
-    time = sql.SQL("min(t.{0}), max(t.{0})").format(
+    span = sql.SQL("min(t.{0}), max(t.{0})").format(
         sql.Identifier(layer.time_field)) if layer.time_field else sql.SQL("NULL, NULL")
     row = conn.execute(sql.SQL(
         "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e), t0, t1 FROM "
         "(SELECT ST_Extent(t.{geom}) e, {time} FROM {table} t) x (e, t0, t1)"
-    ).format(time=time, geom=sql.Identifier(layer.geometry_column),
+    ).format(time=span, geom=sql.Identifier(layer.geometry_column),
              table=sql.Identifier(layer.table))).fetchone()
     if row is None or row[0] is None:
         return None, [None, None]
-    times = [_utc(value) for value in row[4:]]
-    return [round(v, 6) for v in row[:4]], times
+    return [round(v, 6) for v in row[:4]], [_utc(value) for value in row[4:]]
 
 
 def _utc(value) -> datetime | None:
@@ -69,20 +94,22 @@ def _utc(value) -> datetime | None:
     return value.astimezone(timezone.utc).replace(microsecond=0)
 
 
-def refresh_extents(config: dict, dsn: str) -> None:
+def refresh_extents(config: dict, db: Database) -> None:
     """Replace each collection's extents by what the database holds (left alone if it is down)."""
+
+    def work(conn):
+        for resource in config["resources"].values():
+            bbox, (begin, end) = _extent(conn, resource["providers"][0]["data"]["table"])
+            extents = resource.setdefault("extents", {})
+            if bbox:
+                extents["spatial"] = {"bbox": bbox, "crs": CRS84}
+            if "temporal" in extents and begin:
+                extents["temporal"] = {"begin": begin, "end": end}
+
     try:
-        with psycopg.connect(dsn, connect_timeout=3) as conn:
-            for resource in config["resources"].values():
-                provider = resource["providers"][0]
-                bbox, (begin, end) = _extent(conn, provider["data"]["table"])
-                extents = resource.setdefault("extents", {})
-                if bbox:
-                    extents["spatial"] = {"bbox": bbox, "crs": CRS84}
-                if "temporal" in extents and begin:
-                    extents["temporal"] = {"begin": begin, "end": end}
-    except psycopg.Error as err:
-        LOGGER.warning("extents not refreshed, database unavailable: %s", err.__class__.__name__)
+        db.run(work)
+    except Unavailable:
+        LOGGER.warning("extents not refreshed, database unavailable")
 
 
 def complete_openapi(document: dict) -> dict:
@@ -100,18 +127,15 @@ def complete_openapi(document: dict) -> dict:
     return document
 
 
-def prepare(settings: Settings) -> tuple[Path, Path]:
-    """Write the resolved configuration and its OpenAPI document; return both paths."""
+def openapi_document(settings: Settings, config: dict) -> dict:
+    """The OGC OpenAPI document, generated from the resolved configuration and kept in the
+    state directory until the configuration or the code that writes it changes."""
     from pygeoapi.openapi import generate_openapi_document
 
     state = settings.server.state_dir / "ogc"
     state.mkdir(parents=True, exist_ok=True)
-    config = load_config(settings)
-    refresh_extents(config, settings.database.dsn)
     text = yaml.safe_dump(config, allow_unicode=True, sort_keys=False)
     config_path, openapi_path = state / "pygeoapi-config.yml", state / "openapi.yml"
-    # the code and files that write the document are part of its identity: an upgrade
-    # regenerates it (so do other editing limits)
     sources = (openapi.__file__, openapi.OGC_ADDITIONS, feature_rules.__file__, auth.__file__,
                __file__)
     code = b"".join(Path(source).read_bytes() for source in sources)
@@ -127,40 +151,147 @@ def prepare(settings: Settings) -> tuple[Path, Path]:
         openapi_path.write_text(yaml.safe_dump(document, allow_unicode=True),
                                 encoding="utf-8")
         stamp.write_text(digest)
-    return config_path, openapi_path
+    return yaml.safe_load(openapi_path.read_text(encoding="utf-8"))
 
 
-DATASET_TILES_CONFORMANCE = tuple(
-    f"http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/{name}"
-    for name in ("dataset-tilesets", "collections-selection"))
+def prepare(settings: Settings) -> None:
+    """Write the OpenAPI document once before the server's workers start (each would)."""
+    db = database.from_settings(settings.database, name="amanat-prepare")
+    try:
+        config = load_config(settings)
+        refresh_extents(config, db)
+        openapi_document(settings, config)
+    finally:
+        db.close()
 
 
-def declare_conformance() -> None:
-    """Add the OGC API Features Part 4 classes that geoserver/editing.py implements (create,
-    replace, delete; update by JSON merge patch; If-Match with ETags; on features), and the
-    Tiles classes of geoserver/dataset_tiles.py, to what /conformance declares. pygeoapi 0.24 already lists create-replace-delete for every server
-    with a feature collection, whether a provider is editable or not; it reads this list on
-    every /conformance request."""
-    from pygeoapi.api import itemtypes, tiles
+def _inject(config: dict, db: Database, runtime, errors, max_vertices: int) -> dict:
+    """Hand this application's objects to the plugins pygeoapi builds from `config`."""
+    for resource in config["resources"].values():
+        for provider in resource.get("providers", []):
+            provider["data"] = {**provider["data"], "database": db,
+                                "max_vertices": max_vertices}
+    manager = config["server"]["manager"]
+    manager["runtime"], manager["errors"] = runtime, errors
+    for process in (manager.get("amanat_processes") or {}).values():
+        process["processor"] = {**process["processor"], "runtime": runtime}
+    return config
 
-    declared = itemtypes.CONFORMANCE_CLASSES_FEATURES
-    declared.extend([uri for uri in openapi.PART4_CONFORMANCE if uri not in declared])
-    declared = tiles.CONFORMANCE_CLASSES             # /tiles (geoserver/dataset_tiles.py)
-    declared.extend([uri for uri in DATASET_TILES_CONFORMANCE if uri not in declared])
+
+# --- the pygeoapi API of one application ------------------------------------------------------
 
 
-def build(settings: Settings):
-    """The OGC API application: GeoJSON items fast path in front of pygeoapi."""
-    from geoserver.items import FastItems
+class AmanatAPI(API):
+    """pygeoapi's API with two measured fixes, per instance (nothing patched):
 
-    config_path, openapi_path = prepare(settings)
-    pygeoapi_fixes.apply()
-    declare_conformance()
-    os.environ["PYGEOAPI_CONFIG"] = str(config_path)
-    os.environ["PYGEOAPI_OPENAPI"] = str(openapi_path)
-    module = sys.modules.get("pygeoapi.starlette_app")
-    module = importlib.reload(module) if module else importlib.import_module(
-        "pygeoapi.starlette_app")
-    module.APP.debug = False  # pygeoapi turns Starlette's debug pages on; never show tracebacks
-    return FastItems(module.APP, module.CONFIG, f"{settings.server.base_url}/ogc",
-                     settings.database.dsn)
+    - get_exception: pygeoapi logs every answered error at ERROR with a traceback, 4xx
+      included (two tracebacks per empty tile); client errors are answered without logging.
+    - get_dataset_templates: `GET /processes/{id}?f=html` looked the process up among the
+      collections (ours are under `amanat_processes`) → KeyError, a 500 found by fuzzing.
+    """
+
+    def get_exception(self, status, headers, format_, code, description):
+        """The exception document; logged (with traceback) only for server errors."""
+        if int(status) >= 500:
+            return super().get_exception(status, headers, format_, code, description)
+        exception = {"code": code, "type": code, "description": description}
+        if format_ == F_HTML:
+            headers["Content-Type"] = FORMAT_TYPES[F_HTML]
+            content = render_j2_template(self.tpl_config, self.config["server"]["templates"],
+                                         "exception.html", exception, SYSTEM_LOCALE)
+        else:
+            content = to_json(exception, self.pretty_print)
+        return headers, status, content
+
+    def get_dataset_templates(self, dataset: str) -> dict:
+        """A collection's templates, or the server's for names that are not collections."""
+        templates = self.config.get("resources", {}).get(dataset, {}).get("templates")
+        return templates or self.tpl_config["server"]["templates"]
+
+
+def build(settings: Settings, db: Database, runtime, errors) -> AmanatAPI:
+    """The pygeoapi API of this application."""
+    config = load_config(settings)
+    refresh_extents(config, db)
+    document = openapi_document(settings, config)
+    _inject(config, db, runtime, errors, settings.limits.max_filter_vertices)
+    return AmanatAPI(config, document)
+
+
+# --- calling it ------------------------------------------------------------------------------
+
+
+def _response(headers: dict, status: int, content) -> Response:
+    """A pygeoapi (headers, status, content) triple as a Starlette response."""
+    if headers.get("Content-Type") == "text/html":
+        response = HTMLResponse(content=content, status_code=status)
+    elif isinstance(content, dict):
+        response = JSONResponse(content, status_code=status)
+    else:
+        response = Response(content, status_code=status)
+    response.headers.update(headers)
+    return response
+
+
+async def call(api: API, function, request, *args, skip_valid_check: bool = False) -> Response:
+    """Answer a request with one of pygeoapi's API functions, in a worker thread (which
+    carries the request's context variables)."""
+    api_request = await APIRequest.from_starlette(request, api.locales)
+    if not skip_valid_check and not api_request.is_valid():
+        return _response(*api.get_format_exception(api_request))
+    return _response(*await run_in_threadpool(function, api, api_request, *args))
+
+
+def endpoint(api: API, function, *names: str, skip_valid_check: bool = False):
+    """A Starlette endpoint calling `function` with the path parameters `names`."""
+
+    async def handle(request):
+        args = [request.path_params.get(name) for name in names]
+        return await call(api, function, request, *args, skip_valid_check=skip_valid_check)
+
+    handle.__name__ = getattr(function, "__name__", "pygeoapi")
+    return handle
+
+
+def landing_page(api: API, request: APIRequest):
+    """pygeoapi's landing page, with the link to the dataset tilesets (/tiles) in JSON."""
+    headers, status, content = pygeoapi_landing_page(api, request)
+    if status == 200 and str(headers.get("Content-Type", "")).startswith("application/json"):
+        document = json.loads(content)
+        document.setdefault("links", []).append({
+            "rel": TILESETS_VECTOR, "type": "application/json",
+            "title": "Vector tiles of every layer (dataset tilesets)",
+            "href": f"{api.base_url}/tiles?f=json"})
+        content = json.dumps(document, ensure_ascii=False)
+    return headers, status, content
+
+
+def conformance(api: API, request: APIRequest):
+    """The conformance classes: pygeoapi's, plus those our own routes implement (Features
+    Part 4: create, replace, delete, update by merge patch, If-Match ETags, on features; the
+    dataset tilesets of OGC API Tiles)."""
+    document = {"conformsTo": declared_classes(api)}
+    headers = request.get_response_headers(**api.api_headers)
+    if request.format == F_HTML:
+        content = render_j2_template(api.tpl_config, api.config["server"]["templates"],
+                                     "conformance.html", document, request.locale)
+        return headers, 200, content
+    return headers, 200, to_json(document, api.pretty_print)
+
+
+def declared_classes(api: API) -> list[str]:
+    """pygeoapi's classes for the configured resources (as pygeoapi.api.conformance lists
+    them) and ours, sorted."""
+    apis = all_apis()
+    declared = set(CONFORMANCE_CLASSES)
+    for resource in api.config["resources"].values():
+        for provider in resource.get("providers", []):
+            if provider["type"] in apis:
+                declared.update(apis[provider["type"]].CONFORMANCE_CLASSES)
+            if provider["type"] == "feature":
+                declared.update(apis["itemtypes"].CONFORMANCE_CLASSES_FEATURES)
+    if api.manager.processes:
+        declared.update(apis["process"].CONFORMANCE_CLASSES)
+    declared.update(openapi.PART4_CONFORMANCE)
+    declared.update(DATASET_TILES_CONFORMANCE)
+    return sorted(declared)

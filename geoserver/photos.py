@@ -15,20 +15,12 @@ from pathlib import Path
 
 from PIL import Image
 
-from geoserver.errors import AmanatError
+from geoserver.errors import PayloadTooLarge, UnsupportedMediaType
 from geoserver.settings import EditingSettings
 from layers.editing import Photo
 
 EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp"}
 PILLOW_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
-
-
-class PayloadTooLarge(AmanatError):
-    """The request, or one of its parts, is larger than allowed."""
-
-
-class UnsupportedMediaType(AmanatError):
-    """The body or a part is not of a type this route takes."""
 
 
 def sniff(data: bytes) -> str | None:

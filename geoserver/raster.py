@@ -27,9 +27,9 @@ from rio_tiler.io import Reader
 from titiler.core.dependencies import DefaultDependency
 from titiler.core.factory import TilerFactory
 
-from geoserver.errors import InvalidInput, NotFound
+from kernel.errors import InvalidInput, NotFound
 from geoserver.settings import Settings
-from layers import pool
+from layers.database import Database
 from layers.rasters import Raster, is_valid_id, list_rasters
 
 NOT_FOUND = "raster dataset not found"
@@ -51,17 +51,12 @@ MAX_PROJECTED = 1e9            # largest coordinate in a projected coord_crs (me
 GEOGRAPHIC_CRS = {"EPSG:4326", "OGC:CRS84", "CRS84", "WGS84"}
 
 
-def raster_store(settings: Settings) -> Path:
-    """Where the registered COGs are kept."""
-    return settings.server.state_dir / "rasters"
-
-
 class Registry:
     """A per-process copy of the raster registry, refreshed after `ttl` seconds."""
 
-    def __init__(self, dsn: str, store: Path, ttl: float):
+    def __init__(self, db: Database, store: Path, ttl: float):
         """Remember where the registry and the files are; read nothing yet."""
-        self._dsn, self._store, self._ttl = dsn, store.resolve(), ttl
+        self._db, self._store, self._ttl = db, store.resolve(), ttl
         self._rasters: dict[str, Raster] = {}
         self._read_at = float("-inf")
         self._lock = threading.Lock()
@@ -72,7 +67,7 @@ class Registry:
         if time.monotonic() - self._read_at > max_age:
             with self._lock:
                 if time.monotonic() - self._read_at > max_age:
-                    with pool.get(self._dsn).connection() as conn:
+                    with self._db.connection() as conn:
                         self._rasters = {r.id: r for r in list_rasters(conn)}
                     self._read_at = time.monotonic()
         return self._rasters

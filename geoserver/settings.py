@@ -1,46 +1,20 @@
-"""Settings, one small class per concern, read from the environment only when asked."""
+"""The application's settings: the per-package classes (layers, panoramas, processing) and the
+HTTP edge's own (server, imagery, sign-on, editing, limits), composed; read from the environment
+only when asked."""
 from pathlib import Path
 
-from psycopg.conninfo import conninfo_to_dict
-from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from geoserver.limits import LimitSettings
+from kernel.settings import ROOT
+from layers.settings import DatabaseSettings
+from panoramas.settings import PanoramaSettings
+from processing.settings import ProcessingSettings
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-class DatabaseSettings(BaseSettings):
-    """Where the data lives and how many connections a process may hold."""
-
-    model_config = SettingsConfigDict(env_prefix="AMANAT_DB_", populate_by_name=True)
-
-    url: SecretStr = Field(validation_alias="DATABASE_URL")
-    pool_min: int = Field(1, ge=0, le=64)
-    pool_max: int = Field(8, ge=1, le=256)
-    pool_timeout_s: float = Field(3.0, gt=0, le=60)
-    statement_timeout_ms: int = Field(15000, ge=100, le=600_000)
-
-    @field_validator("url")
-    @classmethod
-    def _postgresql_url(cls, value: SecretStr) -> SecretStr:
-        """Accept only PostgreSQL URLs that libpq can parse."""
-        raw = value.get_secret_value()
-        if not raw.startswith(("postgresql://", "postgres://")):
-            raise ValueError("must start with postgresql://")
-        try:
-            params = conninfo_to_dict(raw)
-        except Exception:
-            raise ValueError("is not a valid PostgreSQL connection URL") from None
-        port = params.get("port", "5432")
-        if not (port.isdigit() and 0 < int(port) < 65536):
-            raise ValueError(f"port {port!r} is not a TCP port")
-        return value
-
-    @property
-    def dsn(self) -> str:
-        """The connection URL as a plain string (for drivers only; never log it)."""
-        return self.url.get_secret_value()
+__all__ = ["Settings", "DatabaseSettings", "ServerSettings", "ImagerySettings",
+           "PanoramaSettings", "ProcessingSettings", "AuthSettings", "EditingSettings",
+           "LimitSettings", "ROOT"]
 
 
 class ServerSettings(BaseSettings):
@@ -69,61 +43,6 @@ class ImagerySettings(BaseSettings):
     max_age_s: int = Field(3600, ge=0, le=31_536_000)      # Cache-Control of raster responses
     registry_ttl_s: float = Field(5.0, ge=0, le=3600)      # a worker re-reads the registry after
     overzoom: int = Field(2, ge=0, le=6)                   # zoom levels served past full resolution
-
-
-class PanoramaSettings(BaseSettings):
-    """How panoramas are ingested (sequences, tiles, privacy) and looked up."""
-
-    model_config = SettingsConfigDict(env_prefix="AMANAT_PANORAMA_", populate_by_name=True)
-
-    tile_size: int = Field(512, ge=128, le=2048)
-    max_width: int = Field(8192, ge=1024, le=32768)        # width of the most detailed level
-    preview_width: int = Field(512, ge=256, le=4096)
-    jpeg_quality: int = Field(85, ge=50, le=100)
-    sequence_gap_s: float = Field(60.0, gt=0, le=86400)    # a longer pause starts a new sequence
-    sequence_gap_m: float = Field(60.0, gt=0, le=10000)    # so does a longer jump
-    camera_timezone: str = "Asia/Riyadh"                   # for EXIF times without an offset
-    workers: int = Field(2, ge=1, le=64)                   # images processed at once at ingest
-    neighbour_radius_m: float = Field(60.0, gt=0, le=500)
-    neighbour_band_m: float = Field(10.0, gt=0, le=100)    # "equally near" within this distance
-
-    @field_validator("tile_size")
-    @classmethod
-    def _power_of_two(cls, value: int) -> int:
-        """Tiles are cut on power-of-two grids."""
-        if value & (value - 1):
-            raise ValueError("must be a power of two")
-        return value
-
-    @field_validator("camera_timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        """An IANA time zone name."""
-        from zoneinfo import ZoneInfo
-
-        try:
-            ZoneInfo(value)
-        except Exception:
-            raise ValueError(f"unknown time zone {value!r}") from None
-        return value
-
-
-class ProcessingSettings(BaseSettings):
-    """Permit checks: rules file, certificate key, job workers."""
-
-    model_config = SettingsConfigDict(env_prefix="AMANAT_PROCESSING_", populate_by_name=True)
-
-    rules_dir: Path = ROOT / "processing" / "rules"
-    municipality: str = Field("dammam", pattern=r"^[a-z][a-z0-9_-]{1,40}$")  # <rules_dir>/<it>.yml
-    signing_key: Path | None = None              # Ed25519 JWK; default <state_dir>/keys/...
-    worker_concurrency: int = Field(1, ge=1, le=32)
-    heartbeat_s: float = Field(5.0, gt=0, le=300)
-    stalled_after_s: float = Field(30.0, gt=0, le=3600)   # a worker silent this long is dead
-    batch_timeout_ms: int = Field(600_000, ge=1000, le=86_400_000)
-
-    def key_path(self, state_dir: Path) -> Path:
-        """Where the certificate signing key lives."""
-        return self.signing_key or state_dir / "keys" / "certificates-ed25519.jwk"
 
 
 class AuthSettings(BaseSettings):

@@ -29,11 +29,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from geoserver.auth import REALM, media_type, principal_of, unauthorized
-from geoserver.errors import AmanatError, InvalidInput, error_response, message_of, status_of
-from geoserver.identity import ROLES, LocalIssuer, Principal
+from geoserver.auth import REALM, media_type, unauthorized
+from geoserver.errors import SignInRefused, TooManyAttempts
+from geoserver.identity import ROLES, LocalIssuer
+from kernel.errors import ErrorMap, InvalidInput
+from kernel.principal import Principal, principal_of
+from layers.database import Database
 from geoserver.settings import Settings
-from layers import accounts, audit, queries
+from layers import accounts, audit
 
 LOGGER = logging.getLogger(__name__)
 MAX_BODY_BYTES = 8192
@@ -43,23 +46,6 @@ REFUSED = "wrong user name or password"
 JSON_MEDIA = "application/json"
 FORM_MEDIA = "application/x-www-form-urlencoded"
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
-
-
-class SignInRefused(AmanatError):
-    """The name and password do not sign anyone in (one message whatever was wrong)."""
-
-    def __init__(self):
-        """The fixed message."""
-        super().__init__(REFUSED)
-
-
-class TooManyAttempts(AmanatError):
-    """Too many failed sign-ins for this name or from this client within the window."""
-
-    def __init__(self, retry_after_s: int):
-        """Keep the wait in seconds."""
-        super().__init__(f"too many failed sign-ins; try again in {retry_after_s} s")
-        self.retry_after_s = retry_after_s
 
 
 @dataclass(frozen=True)
@@ -143,9 +129,9 @@ def parse_credentials(media: str, body: bytes) -> tuple[str, str]:
 class SignIn:
     """The sign-in service of one application: its settings, issuer and password-check limit."""
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, db: Database, errors: ErrorMap):
         """Load the local issuer's key; compute the dummy hash now rather than in a request."""
-        self.dsn, self.conf = settings.database.dsn, settings.auth
+        self.db, self.conf, self.errors = db, settings.auth, errors
         self.issuer = LocalIssuer(settings.auth, settings.server.state_dir)
         self.limiter = anyio.CapacityLimiter(self.conf.signin_concurrency)
         accounts.password_matches(None, "")
@@ -158,7 +144,7 @@ class SignIn:
         try:
             user = await self._sign_in(attempt)
         except (SignInRefused, TooManyAttempts) as err:
-            return refusal(err)
+            return self.refusal(err, request)
         lifetime = self.conf.session_hours * 3600
         token = self.issuer.issue(user.name, user.role, user.office, seconds=lifetime)
         return JSONResponse({"access_token": token,
@@ -172,14 +158,14 @@ class SignIn:
         requests cannot all pass the count before the first failure is recorded.
         """
         async with self.limiter:
-            wait, login = await run_in_threadpool(queries.run, self.dsn,
+            wait, login = await run_in_threadpool(self.db.run,
                                                   lambda conn: self._look_up(conn, attempt))
             if wait is not None:
                 LOGGER.warning("sign-in throttled for %d s (client %s)", wait, attempt.client_ip)
                 raise TooManyAttempts(wait)
             matches = await run_in_threadpool(accounts.password_matches, login, attempt.password)
             accepted = login if matches and not login.disabled else None
-            await run_in_threadpool(queries.run, self.dsn,
+            await run_in_threadpool(self.db.run,
                                     lambda conn: self._settle(conn, attempt, accepted))
         if accepted is None:
             LOGGER.info("sign-in refused (client %s)", attempt.client_ip)
@@ -213,15 +199,13 @@ class SignIn:
                          {"session_hours": self.conf.session_hours})
 
 
-def refusal(err: SignInRefused | TooManyAttempts) -> JSONResponse:
-    """The 401 (with its challenge) or 429 (with Retry-After) of a refused sign-in."""
-    response = error_response(*status_of(err), message_of(err))
-    if isinstance(err, TooManyAttempts):
-        response.headers["Retry-After"] = str(err.retry_after_s)
-    else:
-        response.headers["WWW-Authenticate"] = REALM
-    response.headers.update(NO_STORE)
-    return response
+    def refusal(self, err: SignInRefused | TooManyAttempts, request: Request) -> JSONResponse:
+        """The 401 (with its challenge) or 429 (with Retry-After) of a refused sign-in."""
+        response = self.errors.response(err, request.headers.get("accept-language"))
+        if not isinstance(err, TooManyAttempts):
+            response.headers["WWW-Authenticate"] = REALM
+        response.headers.update(NO_STORE)
+        return response
 
 
 # --- who am I ----------------------------------------------------------------------------------
@@ -242,8 +226,8 @@ async def me(request: Request) -> JSONResponse:
                         headers={"Cache-Control": "private, no-store", "Vary": "Authorization"})
 
 
-def routes(settings: Settings) -> list[Route]:
+def routes(settings: Settings, db: Database, errors: ErrorMap) -> list[Route]:
     """POST /auth/token and GET /auth/me (POST /auth/token is open in geoserver.auth.POLICY)."""
-    service = SignIn(settings)
+    service = SignIn(settings, db, errors)
     return [Route("/auth/token", service.token, methods=["POST"]),
             Route("/auth/me", me, methods=["GET"])]

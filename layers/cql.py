@@ -91,9 +91,14 @@ class Term:
     label: str = "the expression"
 
 
-def to_sql(node, layer: Layer) -> tuple[sql.Composable, list]:
-    """Translate a pygeofilter AST into one SQL condition on alias `t` and its parameters."""
-    term = _Translator(layer).condition(node)
+DEFAULT_MAX_VERTICES = 10_000
+
+
+def to_sql(node, layer: Layer, max_vertices: int = DEFAULT_MAX_VERTICES
+           ) -> tuple[sql.Composable, list]:
+    """Translate a pygeofilter AST into one SQL condition on alias `t` and its parameters;
+    a geometry literal may have at most `max_vertices` vertices."""
+    term = _Translator(layer, max_vertices).condition(node)
     return term.code, list(term.params)
 
 
@@ -308,15 +313,7 @@ def _envelope(minx, miny, maxx, maxy, metric: bool = False) -> Term:
     return _metric(term) if metric else term
 
 
-_limits = {"max_vertices": 10_000}
-
-
-def configure(max_vertices: int) -> None:
-    """Bound the vertices of one geometry literal (AMANAT_LIMIT_MAX_FILTER_VERTICES)."""
-    _limits["max_vertices"] = max_vertices
-
-
-def _geometry_literal(value, metric: bool = False) -> Term:
+def _geometry_literal(value, max_vertices: int, metric: bool = False) -> Term:
     """A GeoJSON-like literal, validated, as a bound EPSG:4326 geometry."""
     if isinstance(value, values.Envelope):
         return _envelope(value.x1, value.y1, value.x2, value.y2, metric)
@@ -328,8 +325,8 @@ def _geometry_literal(value, metric: bool = False) -> Term:
         raise CQLError("the geometry literal is malformed") from None
     if shape.is_empty:
         raise CQLError("the geometry literal is empty")
-    if shapely.get_num_coordinates(shape) > _limits["max_vertices"]:
-        raise CQLError(f"the geometry literal has more than {_limits['max_vertices']:,} vertices")
+    if shapely.get_num_coordinates(shape) > max_vertices:
+        raise CQLError(f"the geometry literal has more than {max_vertices:,} vertices")
     if not shape.is_valid:
         reason = shapely.validation.explain_validity(shape)
         raise CQLError(f"the geometry literal is not valid: {reason}")
@@ -360,9 +357,9 @@ def _shift(anchor, delta: timedelta):
 class _Translator:
     """Translation of one filter against one layer."""
 
-    def __init__(self, layer: Layer):
-        """Remember the layer whose properties the filter may name."""
-        self.layer = layer
+    def __init__(self, layer: Layer, max_vertices: int):
+        """Remember the layer whose properties the filter may name, and the literals' bound."""
+        self.layer, self.max_vertices = layer, max_vertices
 
     # --- operands -----------------------------------------------------------------------
 
@@ -401,7 +398,7 @@ class _Translator:
         if isinstance(value, ast.Node):
             raise CQLError(f"a condition ({_operator(value)}) cannot be used as a value")
         if isinstance(value, (values.Geometry, values.Envelope)):
-            return _geometry_literal(value)
+            return _geometry_literal(value, self.max_vertices)
         if against is None:
             against = Term(sql.SQL(""), (), _inferred_kind(value), "the value")
         return _literal(value, against)
@@ -429,7 +426,7 @@ class _Translator:
     def geometry(self, value, metric: bool = False) -> Term:
         """A spatial operand: the layer's geometry or a geometry literal."""
         if isinstance(value, (values.Geometry, values.Envelope)):
-            return _geometry_literal(value, metric)
+            return _geometry_literal(value, self.max_vertices, metric)
         term = self.operand(value)
         if term.kind != "geometry":
             raise CQLError(f"spatial operators need geometries; {term.label} is "

@@ -20,6 +20,7 @@ from psycopg import sql
 
 from layers import audit, queries
 from layers.audit import Actor
+from layers.database import Database
 from layers.feature_rules import (SPECS, Conflict, Context, EditError, FeatureMissing,
                                   InvalidFeature, NotAllowed, Spec, merge_patch, parts)
 
@@ -82,12 +83,12 @@ def matches(if_match: str, current: str) -> bool:
     return "*" in tags or current in tags
 
 
-def apply(dsn: str, write: Write, actor: Actor, ctx: Context) -> Outcome:
+def apply(db: Database, write: Write, actor: Actor, ctx: Context) -> Outcome:
     """Carry out one write in one transaction (EditError subclasses when refused)."""
     spec = SPECS[write.collection]
     if write.action != "create" and not write.if_match:
         raise PreconditionRequired("send If-Match with the feature's ETag (GET it first)")
-    return queries.run(dsn, lambda conn: _transaction(conn, spec, write, actor, ctx))
+    return db.run(lambda conn: _transaction(conn, spec, write, actor, ctx))
 
 
 def _transaction(conn, spec: Spec, write: Write, actor: Actor, ctx: Context) -> Outcome:
@@ -306,17 +307,17 @@ def _photos(conn, inspection_id: int) -> tuple[tuple[int, str], ...]:
     return tuple((position, media) for position, media in rows)
 
 
-def read(dsn: str, collection: str, feature_id: int, actor: Actor):
+def read(db: Database, collection: str, feature_id: int, actor: Actor):
     """(feature text, entity tag, photos) of one stored feature for this actor, or None."""
     spec = SPECS[collection]
-    return queries.run(dsn, lambda conn: represent(conn, spec, feature_id, actor))
+    return db.run(lambda conn: represent(conn, spec, feature_id, actor))
 
 
-def photo(dsn: str, inspection_id: int, position: int) -> tuple[str, str] | None:
+def photo(db: Database, inspection_id: int, position: int) -> tuple[str, str] | None:
     """(sha256, media type) of one photo of an inspection, or None."""
-    return queries.fetch_one(
-        dsn, sql.SQL("SELECT sha256, media_type FROM inspection_photos "
-                     "WHERE inspection_id = %s AND position = %s"), [inspection_id, position])
+    return db.fetch_one(
+        sql.SQL("SELECT sha256, media_type FROM inspection_photos "
+                "WHERE inspection_id = %s AND position = %s"), [inspection_id, position])
 
 
 __all__ = ["Photo", "Write", "Outcome", "apply", "read", "photo", "etag", "matches",

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
+from kernel.errors import AmanatError
 from layers.audit import Actor
 from layers.catalogue import LAYERS
 
@@ -22,13 +23,8 @@ OFFICE_STATUSES = ("active", "suspended", "expired")   # `cancelled` is for admi
 CLOCK_SKEW = timedelta(minutes=5)
 
 
-class EditError(Exception):
+class EditError(AmanatError):
     """Base of the editing errors: a client-safe message."""
-
-    def __init__(self, message: str):
-        """Keep the message."""
-        super().__init__(message)
-        self.message = message
 
 
 class InvalidFeature(EditError):

@@ -2,37 +2,25 @@
 
 Configured in pygeoapi-config.yml as
     name: layers.features.PostGISFeatures
-    data: {dsn: ${DATABASE_URL}, table: parcels}
-Only the columns listed in layers.catalogue are ever selected (personal data never is).
+    data: {table: parcels}
+create_app puts the application's `Database` into `data.database` (pygeoapi hands the provider
+its configuration, never objects of its own). Only the columns listed in layers.catalogue are
+ever selected (personal data never is). Problems are domain errors (layers.errors, kernel.errors):
+pygeoapi lets them through and the application's error map answers them.
 """
 import json
 import logging
 import re
-from pygeoapi.provider.base import (BaseProvider, ProviderConnectionError,
-                                    ProviderInvalidQueryError, ProviderItemNotFoundError)
+from pygeoapi.provider.base import BaseProvider
 
+from kernel.errors import NotFound
 from layers import queries, selection
 from layers.catalogue import layer_for_table
+from layers.database import Database
 
 LOGGER = logging.getLogger(__name__)
 COUNT_CAP = 10_000
 EPSG_URI = re.compile(r"/EPSG/0/(\d+)$")
-
-
-class DatabaseUnavailable(ProviderConnectionError):
-    """The database does not answer: 503 with a JSON error, never a traceback."""
-
-    http_status_code = 503
-    ogc_exception_code = "ServiceUnavailable"
-    default_msg = "the database is not available; try again shortly"
-
-
-class QueryTimeout(ProviderConnectionError):
-    """A statement ran past statement_timeout: 503, the client may narrow the query."""
-
-    http_status_code = 503
-    ogc_exception_code = "ServiceUnavailable"
-    default_msg = "the query took too long; narrow it down (smaller bbox, a filter)"
 
 
 def target_srid(crs_transform_spec) -> int | None:
@@ -50,7 +38,7 @@ class PostGISFeatures(BaseProvider):
         """Resolve the table against the catalogue; touch no database."""
         super().__init__(provider_def)
         self.layer = layer_for_table(provider_def["data"]["table"])
-        self.dsn = provider_def["data"]["dsn"]
+        self.db: Database | None = provider_def["data"].get("database")
         self.id_field = self.layer.id_field
         self.time_field = self.layer.time_field
         self.title_field = self.layer.title_field
@@ -64,17 +52,14 @@ class PostGISFeatures(BaseProvider):
               properties=None, sortby=None, select_properties=None, skip_geometry=False,
               q=None, filterq=None, crs_transform_spec=None, **kwargs):
         """A page of features as a GeoJSON FeatureCollection dict."""
-        try:
-            where = queries.Where()
-            selection.add_filter(where, self.layer, filterq)
-            selection.add_bbox(where, self.layer, bbox)
-            selection.add_datetime(where, self.layer, datetime_)
-            selection.add_properties(where, self.layer, properties or [])
-            names = selection.selected(self.layer, select_properties)
-            order, _ = selection.order(self.layer, [(item["property"], item.get("order") == "-")
-                                                    for item in sortby or []])
-        except selection.InvalidQuery as err:
-            raise ProviderInvalidQueryError(user_msg=err.message) from None
+        where = queries.Where()
+        selection.add_filter(where, self.layer, filterq)
+        selection.add_bbox(where, self.layer, bbox)
+        selection.add_datetime(where, self.layer, datetime_)
+        selection.add_properties(where, self.layer, properties or [])
+        names = selection.selected(self.layer, select_properties)
+        order, _ = selection.order(self.layer, [(item["property"], item.get("order") == "-")
+                                                for item in sortby or []])
         feature = queries.feature_json(self.layer, names, target_srid(crs_transform_spec),
                                        skip_geometry)
         page = self._read(feature, where, order, limit, offset)
@@ -89,34 +74,19 @@ class PostGISFeatures(BaseProvider):
 
     def get(self, identifier, crs_transform_spec=None, **kwargs):
         """One feature by id, in one query."""
-        try:
-            key = int(identifier)
-        except (TypeError, ValueError):
-            raise ProviderItemNotFoundError(user_msg=f"no feature with id {identifier!r}") from None
+        key = queries.feature_id(identifier)
         feature = queries.feature_json(self.layer, tuple(self._fields),
                                        target_srid(crs_transform_spec), False)
         row = self._fetch(queries.single(self.layer, feature), [key])
         if row is None:
-            raise ProviderItemNotFoundError(user_msg=f"no feature with id {identifier!r}")
+            raise NotFound(f"no feature with id {identifier!r}")
         return json.loads(row[0])
 
     def _read(self, feature, where, order, limit, offset) -> queries.Page:
-        """One page of features; database trouble becomes a 503/400."""
-        return self._guarded(queries.read_page, self.dsn, self.layer, feature, where, order,
-                             limit, offset, COUNT_CAP)
+        """One page of features."""
+        return queries.read_page(self.db, self.layer, feature, where, order, limit, offset,
+                                 COUNT_CAP)
 
     def _fetch(self, statement, params):
-        """Run one statement and return its first row; database trouble becomes a 503/400."""
-        return self._guarded(queries.fetch_one, self.dsn, statement, params)
-
-    @staticmethod
-    def _guarded(function, *args):
-        """Call a database function, turning its domain errors into pygeoapi's."""
-        try:
-            return function(*args)
-        except queries.DatabaseDown:
-            raise DatabaseUnavailable() from None
-        except queries.QueryTooSlow:
-            raise QueryTimeout() from None
-        except selection.InvalidQuery as err:
-            raise ProviderInvalidQueryError(user_msg=err.message) from None
+        """The first row of one statement."""
+        return self.db.fetch_one(statement, params)

@@ -1,16 +1,12 @@
 """SQL for the feature provider: GeoJSON built by PostGIS, every value a bound parameter."""
-import logging
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-import psycopg
 from psycopg import sql
-from psycopg_pool import PoolTimeout
 
-from layers import pool
+from kernel.errors import NotFound
 from layers.catalogue import Layer
-
-LOGGER = logging.getLogger(__name__)
+from layers.database import Database
 
 # Output CRS: SRID and coordinate decimals. EPSG:4326 is served in its official lat/lon order.
 DEGREES = 7
@@ -74,7 +70,7 @@ class Page:
     last_id: int | None
 
 
-def read_page(dsn: str, layer: Layer, feature: sql.Composable, where: Where,
+def read_page(db: Database, layer: Layer, feature: sql.Composable, where: Where,
               order: sql.Composable, limit: int, offset: int, count_cap: int) -> Page:
     """Fetch limit + 1 rows (to know whether a next page exists) and, only when the page does
     not already tell, count the matches up to `count_cap` rows."""
@@ -97,7 +93,7 @@ def read_page(dsn: str, layer: Layer, feature: sql.Composable, where: Where,
             matched = n if n <= count_cap else None
         return Page([row[0] for row in rows], more, matched, rows[-1][1] if rows else None)
 
-    return run(dsn, work)
+    return db.run(work)
 
 
 def single(layer: Layer, feature: sql.Composable) -> sql.Composable:
@@ -106,35 +102,12 @@ def single(layer: Layer, feature: sql.Composable) -> sql.Composable:
         feature=feature, table=sql.Identifier(layer.table), id=sql.Identifier(layer.id_field))
 
 
-class DatabaseDown(Exception):
-    """The database did not answer (no connection within the pool timeout)."""
+MAX_ID_DIGITS = 18   # ids are bigint; 18 digits always fit
 
 
-class QueryTooSlow(Exception):
-    """A statement ran past statement_timeout and was cancelled."""
-
-
-def fetch_one(dsn: str, statement: sql.Composable, params: list):
-    """Run one statement on a pooled connection and return its first row (see `run`)."""
-    return run(dsn, lambda conn: conn.execute(statement, params).fetchone())
-
-
-def run(dsn: str, work):
-    """Call work(connection) on a pooled connection.
-
-    Connection trouble raises DatabaseDown, a cancelled statement QueryTooSlow, and a value the
-    database rejects (out of range, bad date) selection.InvalidQuery — never a driver error.
-    """
-    from layers.selection import InvalidQuery
-
-    try:
-        with pool.get(dsn).connection() as conn:
-            return work(conn)
-    except psycopg.errors.QueryCanceled:  # an OperationalError subclass: test it first
-        raise QueryTooSlow() from None
-    except (PoolTimeout, psycopg.OperationalError) as err:
-        LOGGER.warning("database unavailable: %s", err.__class__.__name__)
-        raise DatabaseDown() from None
-    except psycopg.DataError as err:
-        LOGGER.info("rejected query value: %s", err)
-        raise InvalidQuery("a query value is out of range or malformed") from None
+def feature_id(text) -> int:
+    """A feature id from a path (ASCII digits only: no sign, blanks or "٣"), or NotFound."""
+    value = str(text)
+    if not (value.isascii() and value.isdigit()) or len(value) > MAX_ID_DIGITS:
+        raise NotFound(f"no feature with id {value[:40]!r}")
+    return int(value)

@@ -105,3 +105,8 @@ def register_file(dsn: str, store: Path, cog_path: Path, raster_id: str, title: 
     if replaced:
         (store / replaced).unlink(missing_ok=True)
     return raster
+
+
+def raster_store(settings) -> Path:
+    """Where the registered COGs are kept: the state directory's rasters/."""
+    return settings.server.state_dir / "rasters"

@@ -9,16 +9,8 @@ from psycopg import sql
 
 from layers import cql
 from layers.catalogue import Layer
+from layers.errors import InvalidQuery
 from layers.queries import Where
-
-
-class InvalidQuery(Exception):
-    """A client value that cannot be used (the message names it; no database text)."""
-
-    def __init__(self, message: str):
-        """Keep the client-safe message."""
-        super().__init__(message)
-        self.message = message
 
 
 def _shown(layer: Layer, name: str) -> str:
@@ -103,12 +95,13 @@ def add_properties(where: Where, layer: Layer, properties) -> None:
                       typed(value, schema, name))
 
 
-def add_filter(where: Where, layer: Layer, node) -> None:
-    """A parsed CQL2 filter (pygeofilter AST)."""
+def add_filter(where: Where, layer: Layer, node,
+               max_vertices: int = cql.DEFAULT_MAX_VERTICES) -> None:
+    """A parsed CQL2 filter (pygeofilter AST); geometry literals of at most max_vertices."""
     if node is None:
         return
     try:
-        condition, params = cql.to_sql(node, layer)
+        condition, params = cql.to_sql(node, layer, max_vertices)
     except cql.CQLError as err:
         raise InvalidQuery(err.message) from None
     where.add(condition, *params)

@@ -20,16 +20,13 @@ import re
 from dataclasses import dataclass
 
 import morecantile
-import psycopg
 from psycopg import sql
-from psycopg_pool import PoolTimeout
 from pygeoapi.models.provider.base import TileMatrixSetEnum
-from pygeoapi.provider.base import ProviderGenericError
 from pygeoapi.provider.base_mvt import BaseMVTProvider
 
-from layers import pool
+from kernel.errors import NotFound, QueryTooSlow, Unavailable
 from layers.catalogue import LAYERS, Layer, layer_for_table
-from layers.features import DatabaseUnavailable
+from layers.database import Database
 
 LOGGER = logging.getLogger(__name__)
 
@@ -42,20 +39,16 @@ MAX_ZOOM = 20
 INDEX = re.compile(r"[0-9]{1,10}")   # ASCII digits only: no sign, blanks, exponent or "٣"
 
 
-class TileNotFound(ProviderGenericError):
-    """The tile is not in the tile matrix set (or the set is unknown): 404 OGC exception."""
+class TileNotFound(NotFound):
+    """The tile is not in the tile matrix set (or the set is unknown)."""
 
-    http_status_code = 404
-    ogc_exception_code = "NotFound"
-    default_msg = "tile not found"
+    default_message = "tile not found"
 
 
-class TileTooSlow(ProviderGenericError):
-    """The tile statement hit the statement timeout: 503, try again later."""
+class TileTooSlow(QueryTooSlow):
+    """The tile statement hit the statement timeout: try again later."""
 
-    http_status_code = 503
-    ogc_exception_code = "ServiceUnavailable"
-    default_msg = "the tile took too long to build; try again shortly"
+    default_message = "the tile took too long to build; try again shortly"
 
 
 @dataclass(frozen=True)
@@ -187,17 +180,17 @@ def matrix_for(matrix_id, schemes) -> Matrix:
     """The tile matrix set of that id if this provider serves it, or TileNotFound."""
     matrix = MATRICES.get(str(matrix_id))
     if matrix is None or matrix.id not in schemes:
-        raise TileNotFound(user_msg=f"unknown tile matrix set {str(matrix_id)[:64]!r}")
+        raise TileNotFound(f"unknown tile matrix set {str(matrix_id)[:64]!r}")
     return matrix
 
 
 def parse_tile(matrix: Matrix, z, y, x, maxzoom: int) -> Tile:
     """The tile at level z, row y, column x of a tile matrix set, or TileNotFound."""
     if not all(isinstance(v, (int, str)) and INDEX.fullmatch(str(v)) for v in (z, y, x)):
-        raise TileNotFound(user_msg="tile matrix, row and column must be non-negative integers")
+        raise TileNotFound("tile matrix, row and column must be non-negative integers")
     z, y, x = int(z), int(y), int(x)
     if z > maxzoom or not matrix.contains(z, x, y):
-        raise TileNotFound(user_msg=f"no tile {z}/{y}/{x} in {matrix.id} (levels up to {maxzoom})")
+        raise TileNotFound(f"no tile {z}/{y}/{x} in {matrix.id} (levels up to {maxzoom})")
     return Tile(matrix, z, x, y)
 
 
@@ -262,32 +255,27 @@ def tile_query(layer: Layer, detail: Detail, tile: Tile) -> tuple[sql.Composed, 
     return statement, params
 
 
-def _fetch(dsn: str, statement, params):
-    """First row of one statement; database trouble becomes a 503, never a traceback."""
+def _fetch(db: Database, statement, params):
+    """First row of one statement (a cancelled one is TileTooSlow)."""
     try:
-        with pool.get(dsn).connection() as conn:
-            return conn.execute(statement, params).fetchone()
-    except psycopg.errors.QueryCanceled:
+        return db.fetch_one(statement, params)
+    except QueryTooSlow:
         LOGGER.warning("tile statement cancelled (statement timeout): %s", params)
         raise TileTooSlow() from None
-    except (PoolTimeout, psycopg.OperationalError) as err:
-        LOGGER.warning("database unavailable: %s", err)
-        raise DatabaseUnavailable() from None
 
 
-def _fetch_all(dsn: str, statements: list[tuple]) -> list:
-    """First column of the first row of several statements, sent together in one pipeline on
-    one connection; database trouble as in _fetch."""
-    try:
-        with pool.get(dsn).connection() as conn, conn.pipeline():
+def _fetch_all(db: Database, statements: list[tuple]) -> list:
+    """First row of several statements, sent together in one pipeline on one connection."""
+    def work(conn):
+        with conn.pipeline():
             cursors = [conn.execute(statement, params) for statement, params in statements]
             return [cursor.fetchone() for cursor in cursors]
-    except psycopg.errors.QueryCanceled:
+
+    try:
+        return db.run(work)
+    except QueryTooSlow:
         LOGGER.warning("dataset tile statement cancelled (statement timeout)")
         raise TileTooSlow() from None
-    except (PoolTimeout, psycopg.OperationalError) as err:
-        LOGGER.warning("database unavailable: %s", err)
-        raise DatabaseUnavailable() from None
 
 
 # Dataset tiles (OGC API Tiles "dataset tilesets" with "collections selection"): the layers of
@@ -296,7 +284,7 @@ DATASET_LAYERS = ("zoning", "constraints", "parcels", "streets", "districts", "f
                   "licenses")
 
 
-def dataset_tile(dsn: str, tile: Tile, collections: tuple[str, ...]) -> bytes | None:
+def dataset_tile(db: Database, tile: Tile, collections: tuple[str, ...]) -> bytes | None:
     """One vector tile holding a layer per collection (in the given order) that has something
     to draw at this level: the MVT layers of each built as for its own tileset, concatenated
     (a vector tile is a sequence of layers). None when nothing is drawn."""
@@ -308,7 +296,7 @@ def dataset_tile(dsn: str, tile: Tile, collections: tuple[str, ...]) -> bytes | 
             statements.append(tile_query(LAYERS[collection], detail, tile))
     if not statements:
         return None
-    rows = _fetch_all(dsn, statements)
+    rows = _fetch_all(db, statements)
     return b"".join(bytes(row[0]) for row in rows if row and row[0]) or None
 
 
@@ -358,7 +346,7 @@ class PostGISVectorTiles(BaseMVTProvider):
                         **provider_def}
         super().__init__(provider_def)
         self.layer = layer_for_table(provider_def["data"]["table"])
-        self.dsn = provider_def["data"]["dsn"]
+        self.db: Database | None = provider_def["data"].get("database")   # None: OpenAPI generation
         self.tiles = TILE_LAYERS[self.layer.id]
         zoom = self.options.get("zoom") or {}
         self.minzoom = max(self.tiles.minzoom, int(zoom.get("min", 0)))
@@ -396,7 +384,7 @@ class PostGISVectorTiles(BaseMVTProvider):
         if tile.z < low or detail is None:
             return None
         statement, params = tile_query(self.layer, detail, tile)
-        row = _fetch(self.dsn, statement, params)
+        row = _fetch(self.db, statement, params)
         if row is None or row[0] is None:
             return None
         return bytes(row[0]) or None
@@ -435,8 +423,8 @@ class PostGISVectorTiles(BaseMVTProvider):
         statement = sql.SQL(EXTENT_SQL).format(geom=sql.Identifier(self.layer.geometry_column),
                                                table=sql.Identifier(self.layer.table))
         try:
-            row = _fetch(self.dsn, statement, {})
-        except ProviderGenericError:
+            row = _fetch(self.db, statement, {})
+        except Unavailable:
             LOGGER.warning("tileset metadata of %s without bounds", self.layer.id)
             return None
         if row is None or row[0] is None:

@@ -10,7 +10,7 @@ import threading
 
 import psycopg
 
-from layers import pool
+from layers.database import Database
 
 LOGGER = logging.getLogger(__name__)
 CHANNEL = "layer_versions"
@@ -20,9 +20,9 @@ RETRY_S = 1.0
 class LayerVersions:
     """(version, changed_at) per layer table, current within milliseconds of a commit."""
 
-    def __init__(self, dsn: str):
+    def __init__(self, db: Database):
         """Nothing is connected until start()."""
-        self.dsn = dsn
+        self.db, self.dsn = db, db.dsn
         self._versions: dict[str, tuple] = {}
         self._live = False
         self._stop = threading.Event()
@@ -44,7 +44,7 @@ class LayerVersions:
         if self._live:
             return self._versions.get(table)
         try:
-            with pool.get(self.dsn).connection() as conn:
+            with self.db.connection() as conn:
                 return conn.execute("SELECT version, changed_at FROM layer_versions "
                                     "WHERE layer = %s", [table]).fetchone()
         except Exception:  # any database trouble: no validator, the response is still served

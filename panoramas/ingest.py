@@ -25,7 +25,7 @@ import psycopg
 from PIL import Image
 from tqdm import tqdm
 
-from geoserver.settings import PanoramaSettings
+from panoramas.settings import PanoramaSettings
 from panoramas import privacy
 from panoramas.metadata import BadImage, Capture, read_capture
 from panoramas.store import PanoramaStore, write_tiles

@@ -156,3 +156,8 @@ def _read(path: Path) -> bytes | None:
         return path.read_bytes()
     except (FileNotFoundError, NotADirectoryError):
         return None
+
+
+def panorama_store(settings) -> PanoramaStore:
+    """The public store of blurred, tiled panoramas, in the state directory."""
+    return PanoramaStore(settings.server.state_dir / "panoramas")

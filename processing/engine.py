@@ -11,11 +11,6 @@ import logging
 import uuid
 from datetime import datetime, timezone
 
-import psycopg
-from psycopg_pool import PoolTimeout
-
-from geoserver.errors import Unavailable
-from layers import pool
 from processing import certificates, checks, jobs, results, single, subjects
 from processing.errors import CheckInputError, UnknownParcel
 from processing.inputs import BatchCheck, ParcelCheck, SiteCheck
@@ -100,7 +95,7 @@ def run_single(runtime, process_id: str, request, job_id: str | None,
     """Check, sign and store one request, recording its job (new, with its caller as `owner`,
     or queued and now done)."""
     check = check_parcel if isinstance(request, ParcelCheck) else check_site
-    with connection(runtime.dsn) as conn, conn.transaction():
+    with runtime.db.connection() as conn, conn.transaction():
         body = check(conn, runtime.ruleset, request)
         document, token = issue(conn, runtime.signer, body)
         if queued:
@@ -110,34 +105,6 @@ def run_single(runtime, process_id: str, request, job_id: str | None,
             jobs.record(conn, job_id, process_id, request.echo, "successful", document["id"],
                         owner)
     return response(runtime.base_url, document, token)
-
-
-def connection(dsn: str):
-    """A pooled connection; a database that does not answer is Unavailable (503)."""
-    return _Guarded(dsn)
-
-
-class _Guarded:
-    """Context manager around a pool connection that turns outages into Unavailable."""
-
-    def __init__(self, dsn: str):
-        """Remember which pool to use."""
-        self._context = pool.get(dsn).connection()
-
-    def __enter__(self):
-        """Borrow a connection."""
-        try:
-            return self._context.__enter__()
-        except (PoolTimeout, psycopg.OperationalError) as err:
-            LOGGER.warning("database unavailable: %s", err.__class__.__name__)
-            raise Unavailable("the database is not available; try again shortly") from None
-
-    def __exit__(self, kind, value, traceback):
-        """Return it; map connection losses during the work to Unavailable."""
-        self._context.__exit__(kind, value, traceback)
-        if isinstance(value, psycopg.OperationalError):
-            raise Unavailable("the database is not available; try again shortly") from None
-        return False
 
 
 def validate_queued(conn, request) -> None:

@@ -1,5 +1,10 @@
-"""Domain errors of the permit checks; they know nothing about HTTP (geoserver.errors maps them)."""
-from geoserver.errors import AmanatError, InvalidInput, NotFound
+"""Domain errors of the permit checks and their table (merged into the error map by create_app);
+the errors know nothing about HTTP."""
+from kernel.errors import (AmanatError, ErrorKind, ErrorTable, InvalidInput, NotFound,
+                           TooManyRequests)
+
+OGC_EXCEPTIONS = "http://www.opengis.net/def/exceptions/ogcapi-processes-1/1.0/"
+RETRY_AFTER_S = 30   # told to a client over its job limit (jobs take seconds to minutes)
 
 
 class RulesFileError(Exception):
@@ -33,9 +38,26 @@ class ResultNotReady(AmanatError):
     """The job has not finished (or has failed), so it has no results to download."""
 
 
-class TooManyJobs(AmanatError):
+class TooManyJobs(TooManyRequests):
     """The caller already has as many asynchronous jobs accepted or running as allowed."""
+
+    retry_after_s = RETRY_AFTER_S
+
+
+class NotYourJob(AmanatError):
+    """A caller asked for someone else's jobs: to dismiss one, or to list them."""
+
+
+ERRORS: ErrorTable = {
+    UnknownJob: ErrorKind(404, OGC_EXCEPTIONS + "no-such-job", "لا توجد مهمة بهذا المعرّف",
+                          "No such job"),
+    ResultNotReady: ErrorKind(404, OGC_EXCEPTIONS + "result-not-ready",
+                              "نتائج المهمة غير جاهزة بعد", "The job's results are not ready"),
+    NotYourJob: ErrorKind(403, "Forbidden", "هذه المهمة ليست لك", "This job is not yours"),
+    TooManyJobs: ErrorKind(429, "TooManyRequests", "لديك مهام كثيرة قيد التنفيذ",
+                           "You have too many jobs running"),
+}
 
 
 __all__ = ["RulesFileError", "CheckInputError", "UnknownParcel", "UnknownJob",
-           "UnknownCertificate", "ResultNotReady", "TooManyJobs"]
+           "UnknownCertificate", "ResultNotReady", "TooManyJobs", "NotYourJob", "ERRORS"]

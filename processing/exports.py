@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 from psycopg.rows import dict_row
 
-from geoserver.errors import Unavailable
+from kernel.errors import Unavailable
 from processing import certificates, engine, jobs
 from processing.errors import ResultNotReady
 from processing.results import UNIT_LABELS, USE_LABELS, number

@@ -23,8 +23,7 @@ import procrastinate
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from geoserver.errors import AmanatError
-from processing.errors import TooManyJobs, UnknownJob
+from processing.errors import NotYourJob, TooManyJobs, UnknownJob
 
 LOGGER = logging.getLogger(__name__)
 TASK = "amanat.run_job"
@@ -36,11 +35,6 @@ COLUMNS = ("id, process_id, status, message, progress, inputs, certificate_id, s
 
 class JobDismissed(Exception):
     """The job was dismissed while it ran: stop and leave nothing behind."""
-
-
-class NotYourJob(AmanatError):
-    """A caller asked for someone else's jobs: to dismiss one, or to list them (a 403,
-    processing.routes)."""
 
 
 def queue_app(dsn: str, task=None) -> procrastinate.App:

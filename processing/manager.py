@@ -1,45 +1,35 @@
 """pygeoapi job manager: job records in PostgreSQL, asynchronous jobs run by `amanat worker`.
 
 Configured in pygeoapi-config.yml as `server.manager.name: processing.manager.AmanatManager`,
-with the processes it serves under `amanat_processes`. Unlike pygeoapi's own managers, it
-validates inputs before anything is written, never runs an asynchronous job in a web worker's
-thread (it queues it, see processing.jobs), and turns domain errors into OGC exceptions with the
-status of the one error map (geoserver.errors.status_of).
+with the processes it serves under `amanat_processes`; create_app adds the application's
+permit-check runtime and error map to that configuration (`runtime`, `errors`). Unlike
+pygeoapi's own managers, it validates inputs before anything is written, never runs an
+asynchronous job in a web worker's thread (it queues it, see processing.jobs), and turns domain
+errors into OGC exceptions with the status of the application's error map.
 
-pygeoapi does not hand the request to the manager, so who is executing reaches it through a
-context variable (CALLER) that JobCallers, a middleware just inside the authorisation one,
-binds for each execution request (`serve_as_caller`). pygeoapi runs its handlers with asyncio's `run_in_executor`, which, unlike
-anyio's `to_thread.run_sync`, does not copy context variables into the worker thread; so the
-same function makes the event loop's default executor one that does (once per loop).
-Jobs, synchronous runs too, are recorded with their caller as owner; asynchronous ones are
-bounded per owner (LimitSettings.max_active_jobs_per_client): one more is a 429 with Retry-After.
-(pygeoapi's own /jobs routes, which would reach get_jobs and delete_job without a caller, are
-never reached: processing.routes serves /ogc/jobs in front of the /ogc mount.)
+pygeoapi does not hand the request to the manager, so the execution route (geoserver/routes.py)
+binds who is executing to the context variable CALLER for that request (`calling`) and calls
+pygeoapi in a worker thread that carries the request's context. Jobs, synchronous runs too,
+are recorded with their caller as owner; asynchronous ones are bounded per owner
+(LimitSettings.max_active_jobs_per_client): one more is a 429 with Retry-After. (pygeoapi's own
+/jobs routes are not on the route table: processing.routes serves /ogc/jobs.)
 """
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import contextvars
 import logging
-import re
-import weakref
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from pygeoapi.process.base import JobNotFoundError, ProcessorExecuteError
 from pygeoapi.process.manager.base import BaseManager
 from pygeoapi.util import JobStatus, RequestedProcessExecutionMode
 
-from geoserver.auth import principal_of
-from geoserver.errors import AmanatError, message_of, status_of
-from processing import engine, jobs, runtime
+from kernel.errors import AmanatError, ErrorMap, message_of
+from processing import engine, exports, jobs
 from processing.errors import TooManyJobs, UnknownJob
 
 LOGGER = logging.getLogger(__name__)
-EXECUTION = re.compile(r"^/ogc/processes/[^/]+/execution/?$")
-RETRY_AFTER_S = 30   # told to a client over its job limit (jobs take seconds to minutes)
-
-
 @dataclass
 class Caller:
     """Who executes a process in this request, and what became of the job limit."""
@@ -53,79 +43,22 @@ CALLER: contextvars.ContextVar[Caller | None] = contextvars.ContextVar("amanat_c
                                                                       default=None)
 
 
-class _ContextCopyingExecutor(ThreadPoolExecutor):
-    """A thread pool that runs each call in a copy of the submitting task's context."""
-
-    def submit(self, fn, /, *args, **kwargs):
-        """Like ThreadPoolExecutor.submit, with the caller's context variables."""
-        return super().submit(contextvars.copy_context().run, fn, *args, **kwargs)
-
-
-_equipped_loops: weakref.WeakSet = weakref.WeakSet()
-
-
-def _equip(loop: asyncio.AbstractEventLoop) -> None:
-    """Make the loop's default executor copy context variables (the first time only)."""
-    if loop not in _equipped_loops:
-        loop.set_default_executor(_ContextCopyingExecutor(thread_name_prefix="asyncio"))
-        _equipped_loops.add(loop)
-
-
-def owner_of(principal, scope) -> str:
-    """A caller's owner key: the subject when signed in, else the client's address."""
-    if not principal.is_public:
-        return principal.subject
-    client = scope.get("client")
-    return f"ip:{client[0] if client else 'unknown'}"
-
-
-def _job_limit(scope) -> int | None:
-    """The application's per-client job limit (app.state.settings.limits), if it has one."""
-    settings = getattr(getattr(scope.get("app"), "state", None), "settings", None)
-    return settings.limits.max_active_jobs_per_client if settings is not None else None
-
-
-class JobCallers:
-    """ASGI middleware inside the authorisation one (geoserver.auth): binds CALLER for
-    execution requests from the principal it found."""
-
-    def __init__(self, app):
-        """Wrap `app`."""
-        self.app = app
-
-    async def __call__(self, scope, receive, send):
-        """Serve the request with its caller bound (HTTP only)."""
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        await serve_as_caller(self.app, principal_of(scope), scope, receive, send)
-
-
-async def serve_as_caller(app, principal, scope, receive, send) -> None:
-    """Call the ASGI app; for an execution request, with CALLER bound to its caller and a
-    Retry-After header on the response when the job limit refused it."""
-    _equip(asyncio.get_running_loop())   # on the first request, before pygeoapi uses the pool
-    path = scope["path"].removeprefix(scope.get("root_path", ""))
-    if scope["method"] != "POST" or not EXECUTION.match(path):
-        return await app(scope, receive, send)
-    caller = Caller(owner_of(principal, scope), _job_limit(scope))
+@contextlib.contextmanager
+def calling(owner: str, max_active_jobs: int | None):
+    """Bind the caller of the execution request being served; yields its Caller."""
+    caller = Caller(owner, max_active_jobs)
     token = CALLER.set(caller)
-
-    async def send_with_retry_after(message):
-        if message["type"] == "http.response.start" and caller.retry_after_s is not None:
-            retry = (b"retry-after", str(caller.retry_after_s).encode())
-            message = {**message, "headers": [*message.get("headers", []), retry]}
-        await send(message)
-
     try:
-        await app(scope, receive, send_with_retry_after)
+        yield caller
     finally:
         CALLER.reset(token)
 
 
-def process_error(err: AmanatError) -> ProcessorExecuteError:
-    """A domain error as the pygeoapi error carrying its HTTP status and OGC code."""
-    status, code = status_of(err) or (500, "NoApplicableCode")
+def process_error(errors: ErrorMap, err: AmanatError) -> ProcessorExecuteError:
+    """A domain error in pygeoapi's form (the one place it is made), carrying the HTTP status
+    and OGC code of the application's error map."""
+    kind = errors.kind_of(err)
+    status, code = (kind.status, kind.code) if kind else (500, "NoApplicableCode")
     error = ProcessorExecuteError(user_msg=message_of(err))
     error.http_status_code, error.ogc_exception_code = status, code
     return error
@@ -161,6 +94,8 @@ class AmanatManager(BaseManager):
     def __init__(self, manager_def: dict):
         """Register the processes listed under amanat_processes; connect to nothing yet."""
         super().__init__(manager_def)
+        self.runtime = manager_def.get("runtime")
+        self.errors: ErrorMap = manager_def.get("errors") or ErrorMap()
         self.is_async = True
         self.supports_subscribing = False
         for process_id, conf in (manager_def.get("amanat_processes") or {}).items():
@@ -171,7 +106,7 @@ class AmanatManager(BaseManager):
         """Validate, then run now or queue; (job id, mimetype, outputs, status, headers)."""
         processor = self.get_processor(process_id)
         try:
-            rt = runtime.current()
+            rt = self.runtime
             request = processor.parse(data_dict, rt.ruleset)
             if wants_async(processor.metadata, execution_mode):
                 job_id = self._submit(rt, process_id, request, CALLER.get())
@@ -181,10 +116,10 @@ class AmanatManager(BaseManager):
             document = engine.run_single(rt, process_id, request, job_id,
                                          owner=caller.owner if caller else None)
         except TooManyJobs as err:
-            CALLER.get().retry_after_s = RETRY_AFTER_S   # only raised when a caller is bound
-            raise process_error(err) from None
+            CALLER.get().retry_after_s = err.retry_after_s   # only raised when a caller is bound
+            raise process_error(self.errors, err) from None
         except AmanatError as err:
-            raise process_error(err) from None
+            raise process_error(self.errors, err) from None
         except Exception:
             LOGGER.exception("process %s failed", process_id)
             raise _internal_error() from None
@@ -200,7 +135,7 @@ class AmanatManager(BaseManager):
             LOGGER.warning("asynchronous %s job submitted with no caller bound: no job limit",
                            process_id)
         owner, limit = (caller.owner, caller.max_active_jobs) if caller else (None, None)
-        with engine.connection(rt.dsn) as conn:
+        with rt.db.connection() as conn:
             engine.validate_queued(conn, request)
             try:
                 return jobs.submit(conn, rt.dsn, process_id, request.echo, owner, limit)
@@ -211,29 +146,27 @@ class AmanatManager(BaseManager):
 
     def get_jobs(self, status=None, limit=None, offset=None) -> dict:
         """A page of jobs, newest first."""
-        with engine.connection(runtime.current().dsn) as conn:
+        with self.runtime.db.connection() as conn:
             rows, total = jobs.listing(conn, limit or 10, offset or 0, owner=None)
         return {"jobs": [job_document(row) for row in rows], "numberMatched": total}
 
     def get_job(self, job_id: str) -> dict:
         """One job (JobNotFoundError when there is none)."""
         try:
-            with engine.connection(runtime.current().dsn) as conn:
+            with self.runtime.db.connection() as conn:
                 return job_document(jobs.get(conn, job_id))
         except UnknownJob:
             raise JobNotFoundError() from None
 
     def get_job_result(self, job_id: str):
         """(mimetype, result) of a finished job: the certificate, or the batch summary."""
-        from processing import exports
-
-        with engine.connection(runtime.current().dsn) as conn:
-            return "application/json", exports.job_result(conn, runtime.current(), job_id)
+        with self.runtime.db.connection() as conn:
+            return "application/json", exports.job_result(conn, self.runtime, job_id)
 
     def delete_job(self, job_id: str) -> bool:
         """Dismiss a job (JobNotFoundError when there is none)."""
         try:
-            with engine.connection(runtime.current().dsn) as conn:
+            with self.runtime.db.connection() as conn:
                 jobs.dismiss(conn, job_id)
         except UnknownJob:
             raise JobNotFoundError() from None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pygeoapi.process.base import BaseProcessor
 
-from processing import engine, inputs, runtime
+from processing import engine, inputs
 
 _FEATURE = {"type": "object", "contentMediaType": "application/geo+json"}
 _RESULT = {
@@ -129,8 +129,10 @@ class _CheckProcessor(BaseProcessor):
     METADATA: dict = {}
 
     def __init__(self, processor_def: dict):
-        """Plain metadata; nothing is loaded here (pygeoapi builds one per request)."""
+        """Plain metadata and the application's runtime (`processor_def["runtime"]`, put there
+        by create_app); nothing is loaded here (pygeoapi builds one per request)."""
         super().__init__(processor_def, self.METADATA)
+        self.runtime = processor_def.get("runtime")
 
     def parse(self, data: dict, ruleset):
         """Validated, typed request (CheckInputError otherwise)."""
@@ -138,7 +140,7 @@ class _CheckProcessor(BaseProcessor):
 
     def execute(self, data, outputs=None):
         """Run the check now (used when no Amanat manager is configured)."""
-        rt = runtime.current()
+        rt = self.runtime
         request = self.parse(data, rt.ruleset)
         return "application/json", engine.run_single(rt, self.metadata["id"], request, None)
 

@@ -5,7 +5,7 @@ come in several formats (GeoJSON, GeoPackage, CSV) and the exceptions must carry
 Processes types (no-such-job, result-not-ready); pygeoapi still serves /ogc/processes and
 execution, through processing.manager.
 
-Jobs belong to whoever submitted them (processing.manager.owner_of: the principal's subject, or
+Jobs belong to whoever submitted them (kernel.principal.owner_of: the principal's subject, or
 ip:<address> when anonymous). GET /ogc/jobs lists the caller's own jobs only; admins see
 everyone's (with the owner of each) and may narrow them with `?owner=`, which anyone else may
 give only as their own. numberMatched and the next link count that same filtered set.
@@ -33,13 +33,11 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, StreamingResponse
 from starlette.routing import Route
 
-from geoserver.auth import principal_of
-from geoserver.errors import InvalidInput, error_response
+from kernel.errors import InvalidInput
+from kernel.principal import owner_of, principal_of
 from processing import certificates, engine, exports, jobs, runtime
 from processing.errors import CheckInputError, ResultNotReady, UnknownCertificate, UnknownJob
-from processing.manager import owner_of
 
-OGC_EXCEPTIONS = "http://www.opengis.net/def/exceptions/ogcapi-processes-1/1.0/"
 CERTIFICATE_ID = re.compile(r"^AMN-[0-9]{4}(-[0-9A-Z]{4}){4}$")
 TEMPLATES = Path(__file__).parent / "templates"
 RESULT_TYPES = {
@@ -48,35 +46,6 @@ RESULT_TYPES = {
 }
 ACCEPT = {"application/geopackage+sqlite3": "gpkg", "text/csv": "csv",
           "application/geo+json": "geojson", "application/json": "json"}
-
-
-async def unknown_job(request: Request, exc: UnknownJob) -> JSONResponse:
-    """404 with the OGC API Processes type no-such-job."""
-    return error_response(404, OGC_EXCEPTIONS + "no-such-job", exc.message)
-
-
-async def not_ready(request: Request, exc: ResultNotReady) -> JSONResponse:
-    """404 with the OGC API Processes type result-not-ready."""
-    return error_response(404, OGC_EXCEPTIONS + "result-not-ready", exc.message)
-
-
-async def not_yours(request: Request, exc: jobs.NotYourJob) -> JSONResponse:
-    """403: the job (or the listing asked for) is someone else's."""
-    return error_response(403, "Forbidden", exc.message)
-
-
-ERRORS = {UnknownJob: unknown_job, ResultNotReady: not_ready, jobs.NotYourJob: not_yours}
-
-
-def install_errors(app) -> None:
-    """Register the OGC API Processes exception types (more specific than geoserver.errors)."""
-    for kind, handler in ERRORS.items():
-        app.add_exception_handler(kind, handler)
-
-
-def _rt() -> runtime.Runtime:
-    """The configured processing runtime."""
-    return runtime.current()
 
 
 def _status(rt, row: dict) -> dict:
@@ -103,7 +72,7 @@ def _result_links(job_url: str, row: dict) -> list[dict]:
 
 def _read_job(rt, job_id: str) -> dict:
     """A job, after failing it if its worker has died."""
-    with engine.connection(rt.dsn) as conn:
+    with rt.db.connection() as conn:
         return _fresh(conn, rt, job_id)
 
 
@@ -122,10 +91,9 @@ def _caller(request: Request) -> tuple[str, bool]:
     return owner_of(principal, request.scope), principal.has("admin")
 
 
-async def job_status(request: Request):
+async def job_status(rt: runtime.Runtime, request: Request):
     """GET /ogc/jobs/{job_id} (status, anyone holding the id) and DELETE (dismiss: the owner's
     own job, or any job for an admin)."""
-    rt = _rt()
     job_id = request.path_params["job_id"]
     if request.method == "DELETE":
         owner, admin = _caller(request)
@@ -138,7 +106,7 @@ async def job_status(request: Request):
 def _dismiss(rt, job_id: str, owner: str | None) -> dict:
     """Dismiss a job of `owner` (None: anyone's); the job as it was. NotYourJob first, so a
     refused dismissal changes nothing (not even a stalled job's status)."""
-    with engine.connection(rt.dsn) as conn:
+    with rt.db.connection() as conn:
         jobs.check_owner(jobs.get(conn, job_id), owner)
         row = _fresh(conn, rt, job_id)
         jobs.dismiss(conn, job_id, owner)
@@ -196,15 +164,14 @@ def _list_links(rt, request: Request, limit: int, offset: int, total: int) -> li
     return links
 
 
-async def job_list(request: Request):
+async def job_list(rt: runtime.Runtime, request: Request):
     """GET /ogc/jobs: the caller's jobs (an admin's: everyone's), newest first."""
-    rt = _rt()
     limit, offset = _page(request)
     process_id = _text_param(request, "processID")
     owner, admin = _listed_owner(request)
 
     def read():
-        with engine.connection(rt.dsn) as conn:
+        with rt.db.connection() as conn:
             return jobs.listing(conn, limit, offset, process_id, owner=owner)
 
     rows, total = await run_in_threadpool(read)
@@ -225,9 +192,8 @@ def _result_format(request: Request) -> str:
     return wanted
 
 
-async def job_results(request: Request):
+async def job_results(rt: runtime.Runtime, request: Request):
     """GET /ogc/jobs/{job_id}/results: a certificate, or findings as GeoJSON, GeoPackage, CSV."""
-    rt = _rt()
     job_id = request.path_params["job_id"]
     fmt = _result_format(request)
     job = await run_in_threadpool(_finished, rt, job_id)
@@ -246,25 +212,25 @@ async def job_results(request: Request):
 
 def _finished(rt, job_id: str) -> dict:
     """A job that has results."""
-    with engine.connection(rt.dsn) as conn:
+    with rt.db.connection() as conn:
         return exports.finished_job(conn, job_id)
 
 
 def _certificate_result(rt, job_id: str) -> dict:
     """The certificate response of a single-check job."""
-    with engine.connection(rt.dsn) as conn:
+    with rt.db.connection() as conn:
         return exports.job_result(conn, rt, job_id)
 
 
 def _with_conn(rt, function, *args):
     """Call function(conn, *args) on a pooled connection."""
-    with engine.connection(rt.dsn) as conn:
+    with rt.db.connection() as conn:
         return function(conn, *args)
 
 
 def _streamed(rt, chunks, job):
     """Stream chunks made on a connection held for the whole response."""
-    with engine.connection(rt.dsn) as conn:
+    with rt.db.connection() as conn:
         yield from chunks(conn, job)
 
 
@@ -285,7 +251,7 @@ def _certificate_id(request: Request) -> str:
 
 def _fetch_certificate(rt, certificate_id: str) -> tuple[dict, str, dict]:
     """(document, token, verification report) of a stored certificate."""
-    with engine.connection(rt.dsn) as conn:
+    with rt.db.connection() as conn:
         document, token, _ = certificates.fetch(conn, certificate_id)
     return document, token, certificates.verify(rt.signer, token, document)
 
@@ -300,9 +266,8 @@ def _wants_html(request: Request) -> bool:
     return "text/html" in request.headers.get("accept", "")
 
 
-async def certificate(request: Request):
+async def certificate(rt: runtime.Runtime, request: Request):
     """GET /certificates/{id}: the signed certificate (JSON) or its printable page (HTML)."""
-    rt = _rt()
     certificate_id = _certificate_id(request)
     document, token, report = await run_in_threadpool(_fetch_certificate, rt, certificate_id)
     lang = request.query_params.get("lang", "ar")
@@ -317,17 +282,15 @@ async def certificate(request: Request):
     return HTMLResponse(page)
 
 
-async def certificate_verify(request: Request):
+async def certificate_verify(rt: runtime.Runtime, request: Request):
     """GET /certificates/{id}/verify: is the stored certificate intact and our signature?"""
-    rt = _rt()
     certificate_id = _certificate_id(request)
     _, _, report = await run_in_threadpool(_fetch_certificate, rt, certificate_id)
     return JSONResponse(report)
 
 
-async def verify_submitted(request: Request):
+async def verify_submitted(rt: runtime.Runtime, request: Request):
     """POST /certificates/verify: check a certificate someone holds ({jws[, certificate]})."""
-    rt = _rt()
     try:
         body = await request.json()
     except ValueError:
@@ -350,7 +313,7 @@ def _against_record(rt, report: dict, token: str) -> dict:
     certificate_id = report.get("certificate_id")
     if not isinstance(certificate_id, str) or not CERTIFICATE_ID.match(certificate_id):
         return {"registered": False, "matches_record": False}
-    with engine.connection(rt.dsn) as conn:
+    with rt.db.connection() as conn:
         try:
             _, stored, _ = certificates.fetch(conn, certificate_id)
         except UnknownCertificate:
@@ -358,19 +321,22 @@ def _against_record(rt, report: dict, token: str) -> dict:
     return {"registered": True, "matches_record": stored == token}
 
 
-async def public_keys(request: Request):
+async def public_keys(rt: runtime.Runtime, request: Request):
     """GET /certificates/keys: the public key(s) certificates are signed with (JWKS)."""
-    return JSONResponse({"keys": [_rt().signer.public_jwk()]})
+    return JSONResponse({"keys": [rt.signer.public_jwk()]})
 
 
-def routes() -> list[Route]:
-    """The routes to mount on the application (before the /ogc mount)."""
+def routes(rt: runtime.Runtime) -> list[Route]:
+    """/ogc/jobs… and /certificates…, answered with this application's runtime."""
+    def on(handler):
+        return functools.partial(handler, rt)
+
     return [
-        Route("/ogc/jobs", job_list, methods=["GET"]),
-        Route("/ogc/jobs/{job_id}", job_status, methods=["GET", "DELETE"]),
-        Route("/ogc/jobs/{job_id}/results", job_results, methods=["GET"]),
-        Route("/certificates/keys", public_keys, methods=["GET"]),
-        Route("/certificates/verify", verify_submitted, methods=["POST"]),
-        Route("/certificates/{certificate_id}", certificate, methods=["GET"]),
-        Route("/certificates/{certificate_id}/verify", certificate_verify, methods=["GET"]),
+        Route("/ogc/jobs", on(job_list), methods=["GET"]),
+        Route("/ogc/jobs/{job_id}", on(job_status), methods=["GET", "DELETE"]),
+        Route("/ogc/jobs/{job_id}/results", on(job_results), methods=["GET"]),
+        Route("/certificates/keys", on(public_keys), methods=["GET"]),
+        Route("/certificates/verify", on(verify_submitted), methods=["POST"]),
+        Route("/certificates/{certificate_id}", on(certificate), methods=["GET"]),
+        Route("/certificates/{certificate_id}/verify", on(certificate_verify), methods=["GET"]),
     ]

@@ -12,7 +12,8 @@ import logging
 
 import psycopg
 
-from geoserver.errors import AmanatError, message_of
+from kernel.errors import AmanatError, message_of
+from layers import database
 from processing import engine, inputs, jobs, runtime
 
 LOGGER = logging.getLogger(__name__)
@@ -21,19 +22,22 @@ PARSERS = {"parcel-check": inputs.parcel_check, "license-site-check": inputs.sit
 
 
 def run(settings) -> None:
-    """Configure this process and run the worker until it is stopped (SIGINT/SIGTERM)."""
-    from layers import pool
-
-    rt = runtime.configure(settings)
+    """Build this process's database and runtime and run the worker until it is stopped
+    (SIGINT/SIGTERM)."""
+    db = database.from_settings(settings.database, name="amanat-worker")
+    rt = runtime.build(settings, db)
     try:
         asyncio.run(_main(rt))
     finally:
-        pool.close_all()
+        db.close()
 
 
 async def _main(rt) -> None:
     """The procrastinate worker and the stalled-job sweep, side by side."""
-    app = jobs.queue_app(rt.dsn, task=run_job)
+    def run_queued(job_id: str) -> None:
+        run_job(rt, job_id)
+
+    app = jobs.queue_app(rt.dsn, task=run_queued)
     async with app.open_async():
         sweeper = asyncio.create_task(_sweep_forever(rt))
         try:
@@ -62,10 +66,9 @@ def _sweep(rt) -> list[str]:
         return jobs.fail_stalled(conn, rt.stalled_after_s)
 
 
-def run_job(job_id: str) -> None:
+def run_job(rt, job_id: str) -> None:
     """The queued task: run one job, recording its outcome (called in a worker thread)."""
-    rt = runtime.current()
-    with engine.connection(rt.dsn) as conn:
+    with rt.db.connection() as conn:
         job = jobs.start(conn, job_id)
     if job is None:
         LOGGER.info("job %s was dismissed before it started", job_id)
@@ -89,7 +92,7 @@ def _execute(rt, job_id: str, process_id: str, data: dict) -> None:
     if process_id != "batch-compliance":
         engine.run_single(rt, process_id, request, job_id, queued=True)
         return
-    with engine.connection(rt.dsn) as work, engine.connection(rt.dsn) as status:
+    with rt.db.connection() as work, rt.db.connection() as status:
         def report(percent: int, message: str) -> None:
             jobs.progress(status, job_id, percent, message)
 
@@ -102,7 +105,7 @@ def _execute(rt, job_id: str, process_id: str, data: dict) -> None:
 def _record(rt, function, *args) -> None:
     """Record a job outcome, logging (not raising) if the database is gone."""
     try:
-        with engine.connection(rt.dsn) as conn:
+        with rt.db.connection() as conn:
             function(conn, *args)
     except AmanatError:
         LOGGER.error("could not record the outcome of job %s", args[0])

@@ -1,27 +1,26 @@
-"""Shared fixtures: a real PostGIS database (never mocked), migrated and loaded with a small city."""
-import os
-import uuid
-from contextlib import contextmanager
-
+"""Shared fixtures: a real PostGIS database (never mocked), migrated and loaded with a small city;
+the app; test users and their tokens; the browser. Their helpers are in tests/support/."""
 import psycopg
 import pytest
 
-from layers import migrate
+pytest.register_assert_rewrite("tests.support")   # before the helpers are first imported
 
-SAMPLE_PARCELS = 2000
-SAMPLE_SEED = 7
+from layers import migrate  # noqa: E402
+from tests.support.databases import (SAMPLE_PARCELS, SAMPLE_SEED,  # noqa: E402
+                                     configured_url, scratch_database)
 
-
-def _test_url() -> str:
-    url = os.environ.get("TEST_DATABASE_URL") or os.environ.get("DATABASE_URL")
-    if not url:
-        pytest.exit("set TEST_DATABASE_URL (make test provisions one)", returncode=2)
-    return url
+RESTARTS_DATABASE = "restarts_database"
 
 
-def _with_dbname(url: str, name: str) -> str:
-    base, _, _ = url.rpartition("/")
-    return f"{base}/{name}"
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", f"{RESTARTS_DATABASE}: restarts the PostgreSQL cluster (breaking every open "
+        "connection of the session); run after every other test")
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """Tests that restart the database run last (in their collected order)."""
+    items.sort(key=lambda item: item.get_closest_marker(RESTARTS_DATABASE) is not None)
 
 
 @pytest.fixture(scope="session")
@@ -29,47 +28,16 @@ def database_url() -> str:
     """The test database, migrated and holding a small sample city (seed 7, 2000 parcels)."""
     from data.load import load_sample_city
 
-    url = _test_url()
+    url = configured_url()
     migrate.upgrade(url)
     load_sample_city(url, parcels=SAMPLE_PARCELS, seed=SAMPLE_SEED, progress=False)
     return url
 
 
-@contextmanager
-def scratch_database(url: str):
-    """A new empty database (from the PostGIS template) that is dropped afterwards."""
-    name = f"amanat_scratch_{uuid.uuid4().hex[:10]}"
-    admin = _with_dbname(url, "postgres")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        has_template = conn.execute(
-            "SELECT 1 FROM pg_database WHERE datname = 'amanat_template'").fetchone()
-        template = "amanat_template" if has_template else "template1"
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-    try:
-        yield _with_dbname(url, name)
-    finally:
-        _drop(admin, name)
-
-
-def _drop(admin: str, name: str, attempts: int = 5) -> None:
-    """Drop a scratch database, retrying while autovacuum still holds it."""
-    import time
-
-    for attempt in range(attempts):
-        try:
-            with psycopg.connect(admin, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            return
-        except psycopg.errors.ObjectInUse:
-            if attempt == attempts - 1:
-                raise
-            time.sleep(0.5)
-
-
 @pytest.fixture
 def empty_database_url():
     """A throwaway database with PostGIS and no schema."""
-    with scratch_database(_test_url()) as url:
+    with scratch_database(configured_url()) as url:
         yield url
 
 
@@ -110,3 +78,30 @@ def analyst_auth(settings, database_url) -> dict:
 
     token = add_user_with_token(settings, "test-analyst", "analyst", None)
     return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture(scope="module")
+def tokens(settings, database_url) -> dict[str, str]:
+    """A bearer token per test user (tests/support/accounts.py USERS), made as `amanat users add`
+    makes them; new users for each test module."""
+    from tests.support.accounts import make_tokens
+
+    return make_tokens(settings)
+
+
+@pytest.fixture(scope="module")
+def auth(tokens) -> dict[str, dict]:
+    """Authorization headers per test user; `public` sends none."""
+    from tests.support.accounts import headers_of
+
+    return headers_of(tokens)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Debian chromium (a module using it calls tests.support.browser.require_chromium
+    first)."""
+    from tests.support.browser import launch
+
+    with launch() as launched:
+        yield launched

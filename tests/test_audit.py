@@ -10,8 +10,7 @@ import psycopg
 import pytest
 from starlette.testclient import TestClient
 
-from tests.test_auth_helpers import (OFFICE, auth, create_licence, inspection,  # noqa: F401
-                                     licence, subject_of, tokens)
+from tests.support.accounts import OFFICE, create_licence, inspection, licence, subject_of
 
 ROOT = Path(__file__).resolve().parent.parent
 MERGE = "application/merge-patch+json"

@@ -11,10 +11,10 @@ from joserfc.jwk import OctKey, RSAKey
 from starlette.testclient import TestClient
 
 from geoserver import create_app
-from geoserver.errors import Unavailable
+from kernel.errors import Unavailable
 from geoserver.identity import Authenticator
 from geoserver.settings import AuthSettings, Settings
-from tests.test_auth_helpers import licence, tokens  # noqa: F401
+from tests.support.accounts import licence
 
 ISSUER = "https://sso.test.invalid/realms/amana"
 AUDIENCE = "amanat-api"
@@ -170,7 +170,7 @@ def test_the_key_server_down_at_first_use_is_503_not_a_pass(settings):
 
 def test_a_provider_user_cannot_pose_as_a_local_user_of_the_same_name(sso, provider, tokens,
                                                                       db):
-    from tests.test_auth_helpers import inspection, subject_of
+    from tests.support.accounts import inspection, subject_of
 
     local = sso.post("/ogc/collections/inspections/items", json=inspection(db),
                      headers={"Authorization": f"Bearer {tokens['inspector']}"})

@@ -244,7 +244,7 @@ class TestCaching:
 class TestGdal:
     @pytest.fixture(scope="class")
     def server(self, settings, database_url, tmp_path_factory):
-        from tests.test_cli import Server
+        from tests.support.server import Server
 
         server = Server(tmp_path_factory.mktemp("gdal"), database_url, "--no-sample")
         server.wait()

@@ -5,8 +5,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from tests.test_auth_helpers import (OFFICE, auth, counts, create_licence,  # noqa: F401
-                                     licence, tokens)
+from tests.support.accounts import OFFICE, counts, create_licence, licence
 
 ITEMS = "/ogc/collections/licenses/items"
 WHO = ("public", "office", "other_office", "inspector", "analyst", "admin")

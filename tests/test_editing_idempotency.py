@@ -12,8 +12,7 @@ import pytest
 
 from geoserver.cli_auth import add_user_with_token
 from layers import migrate
-from tests.test_auth_helpers import (OFFICE, auth, counts, licence,  # noqa: F401
-                                     subject_of, tokens)
+from tests.support.accounts import OFFICE, counts, licence, subject_of
 
 ITEMS = "/ogc/collections/licenses/items"
 MERGE = "application/merge-patch+json"

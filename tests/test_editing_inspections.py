@@ -8,8 +8,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from PIL import Image
 
-from tests.test_auth_helpers import (auth, counts, image, inspection,  # noqa: F401
-                                     subject_of, tokens)
+from tests.support.accounts import counts, image, inspection, subject_of
 
 ITEMS = "/ogc/collections/inspections/items"
 WHO = ("public", "office", "inspector", "other_inspector", "analyst", "admin")
@@ -159,7 +158,7 @@ def test_malformed_uploads_are_400(client, auth, db, settings, parts, text):
 
 
 def test_photos_are_for_inspections_only(client, auth, db, settings):
-    from tests.test_auth_helpers import licence
+    from tests.support.accounts import licence
 
     _refused(client, db, settings, 415, path="/ogc/collections/licenses/items",
              files=_files(licence(db), (image(), "image/jpeg")), headers=auth["office"])

@@ -1,7 +1,7 @@
 """Faults on purpose, against the real components: a load killed mid-way, results and panorama
 tiles that cannot be written, pooled connections killed under the server. (PostgreSQL restarted
-under load is in tests/test_zz_restart.py: it breaks every open connection of the session, so it
-runs last.)"""
+under load is in tests/test_database_restart.py: it breaks every open connection of the session,
+so it is marked restarts_database and runs last.)"""
 import errno
 import json
 import os
@@ -16,8 +16,8 @@ import numpy as np
 import psycopg
 import pytest
 
-from tests.conftest import scratch_database
-from tests.test_cli import AMANAT, ROOT, Server, _env
+from tests.support.databases import scratch_database
+from tests.support.server import AMANAT, ROOT, Server, env
 
 LAYER_TABLES = ("municipalities", "districts", "streets", "zoning", "parcels", "constraints",
                 "facilities", "licenses", "panoramas", "inspections")
@@ -68,9 +68,9 @@ def test_a_sample_city_load_killed_mid_copy_leaves_the_previous_city_intact(tmp_
         migrate.upgrade(url)
         load_sample_city(url, parcels=600, seed=3, progress=False)
         before = _snapshot(url)
-        env = {**_env(tmp_path, url), "AMANAT_STATE_DIR": str(tmp_path / "state")}
+        environment = {**env(tmp_path, url), "AMANAT_STATE_DIR": str(tmp_path / "state")}
         proc = subprocess.Popen([*AMANAT, "sample-city", "--parcels", "200000", "--no-imagery"],
-                                cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                                cwd=ROOT, env=environment, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)
         try:
             _wait_for_copy(url, proc)
@@ -98,7 +98,7 @@ def finished_batch(client, analyst_auth, db):
                            headers={**analyst_auth, "Prefer": "respond-async"})
     assert response.status_code == 201, response.text
     job = response.headers["location"].replace("http://testserver", "")
-    worker.run_job(job.rsplit("/", 1)[-1])
+    worker.run_job(client.app.state.services.processing, job.rsplit("/", 1)[-1])
     assert client.get(job, headers=analyst_auth).json()["status"] == "successful"
     return job
 
@@ -128,7 +128,7 @@ resource.setrlimit(resource.RLIMIT_FSIZE, (int(sys.argv[3]), resource.RLIM_INFIN
 tempfile.tempdir = sys.argv[2]
 import psycopg
 from psycopg.rows import dict_row
-from geoserver.errors import AmanatError
+from kernel.errors import AmanatError
 from processing import exports
 with psycopg.connect(os.environ["DATABASE_URL"], row_factory=dict_row) as conn:
     job = conn.execute("SELECT * FROM processing_jobs WHERE id = %s", [sys.argv[1]]).fetchone()
@@ -227,7 +227,7 @@ def test_panorama_ingest_into_an_unwritable_store_is_one_line_not_a_traceback(tm
     state.mkdir()
     (state / "panoramas").write_text("a file where the panorama store should be")
     done = subprocess.run([*AMANAT, "panoramas", "ingest", str(folder)], cwd=ROOT,
-                          env=_env(tmp_path, settings.database.dsn), capture_output=True,
+                          env=env(tmp_path, settings.database.dsn), capture_output=True,
                           text=True, timeout=120)
     assert done.returncode == 1
     assert "Traceback" not in done.stderr

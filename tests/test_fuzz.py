@@ -16,8 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import SAMPLE_PARCELS, SAMPLE_SEED, scratch_database
-from tests.test_cli import ROOT, Server
+from tests.support.databases import SAMPLE_PARCELS, SAMPLE_SEED, scratch_database
+from tests.support.server import ROOT, Server
 
 SHORT_EXAMPLES = 3
 HOOKS = ROOT / "scripts/schemathesis_hooks.py"
@@ -41,7 +41,7 @@ def server(tmp_path_factory, fuzz_database, settings):
     bearer token of an administrator of it (`token`)."""
     from data.rasters import generate_sample_rasters
     from geoserver.cli_auth import add_user_with_token
-    from geoserver.raster import raster_store
+    from layers.rasters import raster_store
     from geoserver.settings import DatabaseSettings
 
     tmp = tmp_path_factory.mktemp("fuzz")

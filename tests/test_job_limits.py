@@ -169,7 +169,7 @@ def test_a_finished_job_frees_its_place(clients, tokens, parcel_no):
 
     client, headers = clients(), tokens["a"][1]
     first, _ = fill(client, parcel_no, headers)
-    worker.run_job(first)   # what `amanat worker` runs for the queued task
+    worker.run_job(client.app.state.services.processing, first)   # what `amanat worker` runs
     assert client.get(f"/ogc/jobs/{first}").json()["status"] == "successful"
     assert submit(client, parcel_no, headers).status_code == 201
 

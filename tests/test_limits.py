@@ -4,7 +4,7 @@ import json
 import pytest
 
 from geoserver.limits import LimitSettings
-from layers import cql, pool, queries
+from geoserver.app import create_app
 
 
 def test_declared_body_over_the_limit_is_a_413_before_it_is_read(client, settings):
@@ -38,7 +38,8 @@ def test_execute_request_has_a_smaller_body_limit_than_uploads(client, settings)
 def test_body_under_the_limit_reaches_the_route(client):
     response = client.post("/ogc/processes/parcel-check/execution",
                            json={"inputs": {"parcel_no": "NO-SUCH-PARCEL"}})
-    assert response.status_code in (400, 404)
+    assert response.status_code == 404      # the route read the body: the parcel is unknown
+    assert "NO-SUCH-PARCEL" in response.json()["description"]
 
 
 def test_body_limits_are_settings_with_bounds():
@@ -56,14 +57,14 @@ def _polygon(vertices: int) -> str:
     return "POLYGON((" + ",".join(f"{x:.6f} {y:.6f}" for x, y in ring) + "))"
 
 
-def test_cql_geometry_literal_with_too_many_vertices_is_a_400(client):
-    old = cql._limits["max_vertices"]
-    cql.configure(max_vertices=50)
-    try:
-        response = client.get("/ogc/collections/parcels/items",
-                              params={"filter": f"S_INTERSECTS(geometry,{_polygon(60)})"})
-    finally:
-        cql.configure(max_vertices=old)
+def test_cql_geometry_literal_with_too_many_vertices_is_a_400(settings):
+    from starlette.testclient import TestClient
+
+    tight = settings.model_copy(update={
+        "limits": settings.limits.model_copy(update={"max_filter_vertices": 50})})
+    with TestClient(create_app(tight)) as small:
+        response = small.get("/ogc/collections/parcels/items",
+                             params={"filter": f"S_INTERSECTS(geometry,{_polygon(60)})"})
     assert response.status_code == 400
     assert "vertices" in response.json()["description"]
 
@@ -85,20 +86,23 @@ def test_process_geometry_with_too_many_vertices_is_a_400(client):
 
 def test_request_connections_carry_the_statement_timeout(client, settings):
     # items, tiles, the raster registry, the panorama API and the permit checks all borrow
-    # from this pool (layers.pool); its connections are set up in one place
-    with pool.get(settings.database.dsn).connection() as conn:
+    # from this pool (layers.database.Database); its connections are set up in one place
+    with client.app.state.services.db.connection() as conn:
         shown = conn.execute("SHOW statement_timeout").fetchone()[0]
     assert shown == f"{settings.database.statement_timeout_ms // 1000}s"
 
 
 def test_a_statement_over_the_timeout_is_query_too_slow_not_a_hung_worker(client, settings):
-    from geoserver.errors import status_of
+    from kernel.errors import QueryTooSlow
+
+    services = client.app.state.services
 
     def slow(conn):
         with conn.transaction():
             conn.execute("SET LOCAL statement_timeout = 50")
             conn.execute("SELECT pg_sleep(5)")
 
-    with pytest.raises(queries.QueryTooSlow) as caught:
-        queries.run(settings.database.dsn, slow)
-    assert status_of(caught.value) == (503, "ServiceUnavailable")
+    with pytest.raises(QueryTooSlow) as caught:
+        services.db.run(slow)
+    kind = services.errors.kind_of(caught.value)
+    assert (kind.status, kind.code) == (503, "ServiceUnavailable")

@@ -11,7 +11,7 @@ from starlette.routing import Mount, Route
 
 from geoserver import dataset_tiles, editing
 from geoserver.openapi import APP_DOCUMENT, OGC_ADDITIONS, load, operations, ref_nodes, remote_refs
-from tests.test_auth_helpers import auth, create_licence, licence, tokens  # noqa: F401
+from tests.support.accounts import create_licence, licence
 
 DOCUMENTS = {"ogc": "/ogc/openapi?f=json", "app": "/openapi.json"}
 PART4 = "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/"

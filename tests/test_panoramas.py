@@ -25,7 +25,7 @@ from pyproj import Transformer
 from data import panoramas as scenes
 from data.imagery import generate_sample_imagery, needs_sample_imagery
 from panoramas import privacy
-from panoramas.api import panorama_store
+from panoramas.store import panorama_store
 from panoramas.ingest import ingest
 from panoramas.metadata import Capture, capture_exif
 from panoramas.store import levels
@@ -447,9 +447,9 @@ def sample_city(tmp_path_factory):
     from data.load import load_sample_city
     from geoserver.settings import DatabaseSettings, ServerSettings, Settings
     from layers import migrate
-    from tests.conftest import _test_url, scratch_database
+    from tests.support.databases import configured_url, scratch_database
 
-    with scratch_database(_test_url()) as url:
+    with scratch_database(configured_url()) as url:
         migrate.upgrade(url)
         load_sample_city(url, parcels=500, seed=3, progress=False)
         settings = Settings(database=DatabaseSettings(DATABASE_URL=url),

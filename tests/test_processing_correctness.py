@@ -19,7 +19,7 @@ from shapely.geometry import LineString, Point, box
 from layers import migrate
 from processing import engine, inputs, rules
 from processing.errors import CheckInputError, UnknownParcel
-from tests.conftest import _test_url, scratch_database
+from tests.support.databases import configured_url, scratch_database
 
 E0, N0 = 400_000.0, 2_918_000.0          # local origin, UTM 39N (near Dammam)
 RULES = Path(__file__).resolve().parent.parent / "processing" / "rules" / "dammam.yml"
@@ -93,7 +93,7 @@ def _build(conn) -> None:
 @pytest.fixture(scope="module")
 def city_url():
     """A scratch database holding only the hand-built city."""
-    with scratch_database(_test_url()) as url:
+    with scratch_database(configured_url()) as url:
         migrate.upgrade(url)
         with psycopg.connect(url, autocommit=True) as conn:
             _build(conn)

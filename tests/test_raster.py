@@ -15,7 +15,7 @@ from rasterio.transform import from_origin
 
 from data.rasters import SAMPLES, generate_sample_rasters
 from geoserver import raster as raster_routes
-from geoserver.raster import raster_store
+from layers.rasters import raster_store
 
 ROOT = Path(__file__).resolve().parent.parent
 WMQ = morecantile.tms.get("WebMercatorQuad")
@@ -283,12 +283,14 @@ def test_a_wild_geojson_statistics_body_is_400(client, sample_rasters, body):
 # OpenAPI
 
 def test_every_imagery_route_is_in_the_openapi_document(client, settings, sample_rasters):
-    from panoramas.api import build_router as panorama_router
+    from panoramas.routes import build_router as panorama_router
+    from panoramas.store import panorama_store
 
-    registry = raster_routes.Registry(settings.database.dsn, raster_store(settings), 5)
+    db = client.app.state.services.db
+    registry = raster_routes.Registry(db, raster_store(settings), 5)
     tiler = raster_routes.tiler_factory(settings, registry)
     expected = {"/raster"} | {raster_routes.PREFIX + r.path_format for r in tiler.router.routes}
-    expected |= {r.path_format for r in panorama_router(settings).routes}
+    expected |= {r.path_format for r in panorama_router(db, panorama_store(settings), settings.panoramas).routes}
     documented = client.get("/openapi.json").json()["paths"]
     assert len(expected) > 20
     assert expected <= set(documented), expected - set(documented)

@@ -10,14 +10,14 @@ from psycopg import sql
 from data import load
 from data.city import MIN_PARCELS, REFERENCE_DATE, generate
 from layers import migrate
-from tests.conftest import SAMPLE_PARCELS, SAMPLE_SEED, _test_url, scratch_database
+from tests.support.databases import SAMPLE_PARCELS, SAMPLE_SEED, configured_url, scratch_database
 
 
 @pytest.fixture(scope="module")
 def database_url():
     """A pristine sample city in a database of its own: other test modules edit the shared one
     (licences, inspections), and these tests check what the generator made."""
-    with scratch_database(_test_url()) as url:
+    with scratch_database(configured_url()) as url:
         migrate.upgrade(url)
         load.load_sample_city(url, parcels=SAMPLE_PARCELS, seed=SAMPLE_SEED, progress=False)
         yield url

@@ -22,7 +22,7 @@ from geoserver.cli_auth import add_user_with_token
 from geoserver.identity import LocalIssuer
 from geoserver.settings import AuthSettings, Settings
 from layers import accounts
-from tests.test_cli import AMANAT, ROOT
+from tests.support.server import AMANAT, ROOT
 
 PASSWORD = "correct horse battery"
 TOKEN = "/auth/token"

@@ -4,34 +4,22 @@ One server (`amanat serve`) on a scratch database holding the small sample city 
 imagery; every request that would leave 127.0.0.1 is aborted and fails the test, and so does
 any console error. Screenshots are written to test-artifacts/.
 """
-import contextlib
-import os
 import re
-import shutil
-import signal
-import socket
 import subprocess
 import time
-from pathlib import Path
 
 import psycopg
 import pytest
 
-from tests.conftest import SAMPLE_PARCELS, SAMPLE_SEED, scratch_database
-from tests.test_cli import AMANAT, ROOT, _env, _free_port
+from tests.support.browser import ARTIFACTS, MapServer, Watch, require_chromium
+from tests.support.databases import scratch_city
+from tests.support.server import AMANAT, ROOT, env
 
-pytest.importorskip("playwright")
-if not shutil.which("chromium"):
-    pytest.skip("Debian's chromium is not installed (scripts/test-tools.sh installs it)",
-                allow_module_level=True)
+require_chromium()
 
-from playwright.sync_api import expect, sync_playwright  # noqa: E402
+from playwright.sync_api import expect  # noqa: E402 (after its skip checks)
 
 pytestmark = pytest.mark.slow
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--use-angle=swiftshader", "--enable-unsafe-swiftshader"]
 PANORAMAS = 6
 
 
@@ -50,22 +38,6 @@ def _analyst_token(settings) -> str | None:
     return add_user_with_token(settings, "map-test-analyst", "analyst", None)
 
 
-@contextlib.contextmanager
-def scratch_city(tmp: Path):
-    """A scratch database holding the sample city, and settings whose state directory is under
-    `tmp`: (database URL, settings)."""
-    from data.load import load_sample_city
-    from geoserver.settings import DatabaseSettings, ServerSettings, Settings
-    from layers import migrate
-    from tests.conftest import _test_url
-
-    with scratch_database(_test_url()) as url:
-        migrate.upgrade(url)
-        load_sample_city(url, parcels=SAMPLE_PARCELS, seed=SAMPLE_SEED, progress=False)
-        yield url, Settings(database=DatabaseSettings(DATABASE_URL=url),
-                            server=ServerSettings(state_dir=tmp / "state"))
-
-
 @pytest.fixture(scope="module")
 def city(tmp_path_factory):
     """A scratch database with the sample city and its imagery in a private state directory."""
@@ -77,51 +49,6 @@ def city(tmp_path_factory):
         yield url, tmp, _analyst_token(settings)
 
 
-class MapServer:
-    """`amanat serve` on a free port, its output in a file (a full pipe would stall it)."""
-
-    def __init__(self, tmp: Path, database_url: str, *args: str):
-        port = _free_port()
-        self.url = f"http://127.0.0.1:{port}"
-        self.log = open(tmp / "server.log", "w")
-        self.proc = subprocess.Popen([*AMANAT, "serve", *args], cwd=ROOT,
-                                     env=_env(tmp, database_url, port), stdout=self.log,
-                                     stderr=subprocess.STDOUT, text=True)
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"server exited: {(tmp / 'server.log').read_text()[-2000:]}")
-            with socket.socket() as probe:
-                if probe.connect_ex(("127.0.0.1", port)) == 0:
-                    return
-            time.sleep(0.3)
-        raise AssertionError("server did not start")
-
-    def stop(self) -> None:
-        """Stop the server and the processes it started (its job worker outlives a SIGTERM)."""
-        children = _children(self.proc.pid)
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        for pid in children:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGTERM)
-        self.log.close()
-
-
-def _children(pid: int) -> list[int]:
-    """Ids of the processes whose parent is `pid`."""
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        with contextlib.suppress(OSError, IndexError, ValueError):
-            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(stat.parent.name))
-    return found
-
-
 @pytest.fixture(scope="module")
 def server(city):
     """`amanat serve` (with a job worker when the command has one) on the scratch city."""
@@ -131,38 +58,6 @@ def server(city):
     running.worker = bool(extra)
     yield running
     running.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """Headless Debian chromium."""
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=shutil.which("chromium"),
-                                              args=FLAGS)
-        yield launched
-        launched.close()
-
-
-class Watch:
-    """What a page did: console errors, requests that tried to leave, tile responses."""
-
-    def __init__(self, page, origin: str):
-        self.errors, self.external, self.tiles = [], [], []
-        page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: self.errors.append(f"uncaught: {e}"))
-        page.on("response", lambda r: self.tiles.append(r.status) if "/tiles/" in r.url else None)
-
-        def route(request_route):
-            if request_route.request.url.startswith(origin):
-                return request_route.continue_()
-            self.external.append(request_route.request.url)
-            return request_route.abort()
-
-        page.route("**/*", route)
-
-    def assert_clean(self):
-        assert self.external == [], f"requests left the machine: {self.external[:5]}"
-        assert self.errors == [], f"console errors: {self.errors[:5]}"
 
 
 @pytest.fixture
@@ -449,7 +344,7 @@ def close_panoramas(city, server):
             scenes.write_image(folder / f"{name}.jpg", rgb, Capture(
                 lon, lat, 0.0, dt.datetime.fromisoformat(when), "Test 360cam", 1024, 512))
     done = subprocess.run([*AMANAT, "panoramas", "ingest", str(folder)], cwd=ROOT,
-                          env=_env(tmp, url), capture_output=True, text=True, timeout=300)
+                          env=env(tmp, url), capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     with _db(city) as conn:
         ids = dict(conn.execute("SELECT name, v.id FROM panoramas v JOIN unnest(%s::text[], "

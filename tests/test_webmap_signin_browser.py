@@ -3,7 +3,7 @@
 One `amanat serve --with-worker` on a scratch database with the small sample city, and local
 users created with passwords as an administrator would (`add_user_with_token(password=...)`,
 what `amanat users add --password-stdin` runs). The page and server helpers are those of
-tests/test_webmap_browser.py. Screenshots go to test-artifacts/.
+tests/support/browser.py. Screenshots go to test-artifacts/.
 """
 import re
 import uuid
@@ -11,8 +11,10 @@ import uuid
 import psycopg
 import pytest
 
-from tests.test_webmap_browser import (  # noqa: F401 (browser: the shared fixture)
-    ARTIFACTS, MapServer, Watch, browser, scratch_city)
+from tests.support.browser import ARTIFACTS, MapServer, Watch, require_chromium
+from tests.support.databases import scratch_city
+
+require_chromium()
 
 from playwright.sync_api import expect  # noqa: E402 (after its skip checks)
 

@@ -6,7 +6,9 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from tests.test_webmap_browser import ARTIFACTS, MapServer, Watch, browser  # noqa: F401 (fixture)
+from tests.support.browser import ARTIFACTS, MapServer, Watch, require_chromium
+
+require_chromium()
 
 DEFAULT = ["parcels", "streets", "districts", "facilities", "licenses"]
 TILE = re.compile(r"/ogc/tiles/WebMercatorQuad/(\d+)/(\d+)/(\d+)$")
@@ -21,7 +23,7 @@ def server(database_url, tmp_path_factory):
 
 
 @pytest.fixture
-def page(browser, server, request):  # noqa: F811 (browser is the imported fixture)
+def page(browser, server, request):
     """A fresh page recording every tile request."""
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     opened = context.new_page()

@@ -15,7 +15,7 @@ from pathlib import Path
 from starlette.requests import Request
 from starlette.responses import FileResponse
 
-from geoserver.errors import NotFound
+from kernel.errors import NotFound
 
 LOGGER = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parent

@@ -13,8 +13,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from geoserver.errors import NotFound
-from layers import queries
+from kernel.errors import NotFound
+from layers.database import Database
 
 MAX_ID = 2**31 - 1       # districts.id is an integer
 NOT_FOUND = "district not found"
@@ -39,7 +39,7 @@ WHERE d.id = %(id)s
 """
 
 
-def summary(dsn: str, district_id: int) -> dict:
+def summary(db: Database, district_id: int) -> dict:
     """The popup facts of one district; NotFound when there is no such district."""
     if not 1 <= district_id <= MAX_ID:
         raise NotFound(NOT_FOUND)
@@ -48,7 +48,7 @@ def summary(dsn: str, district_id: int) -> dict:
         with conn.cursor(row_factory=dict_row) as cur:
             return cur.execute(SUMMARY, {"id": district_id}).fetchone()
 
-    row = queries.run(dsn, work)
+    row = db.run(work)
     if row is None:
         raise NotFound(NOT_FOUND)
     return _document(row)
@@ -67,8 +67,11 @@ def _document(row: dict) -> dict:
     }
 
 
-async def district_endpoint(request: Request) -> JSONResponse:
-    """GET /districts/{district_id}."""
-    dsn = request.app.state.settings.database.dsn
-    body = await run_in_threadpool(summary, dsn, request.path_params["district_id"])
-    return JSONResponse(body, headers={"Cache-Control": "public, max-age=60"})
+def district_endpoint(db: Database):
+    """GET /districts/{district_id} on this database."""
+
+    async def endpoint(request: Request) -> JSONResponse:
+        body = await run_in_threadpool(summary, db, request.path_params["district_id"])
+        return JSONResponse(body, headers={"Cache-Control": "public, max-age=60"})
+
+    return endpoint

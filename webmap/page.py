@@ -20,7 +20,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
-from layers import queries
+from kernel.errors import Unavailable
+from layers.database import Database
 from layers.tiles import TILE_LAYERS
 from webmap import i18n, styles
 from webmap.assets import Assets
@@ -71,13 +72,9 @@ def _legend(t: dict) -> list[dict]:
     return sections
 
 
-def _processing() -> dict:
-    """Rules and activities of the permit checks (empty when processing is not configured)."""
-    from processing import runtime
-
-    try:
-        ruleset = runtime.current().ruleset
-    except RuntimeError:
+def _processing(ruleset) -> dict:
+    """Rules and activities of the permit checks (empty without a rules file)."""
+    if ruleset is None:
         return {"rules": [], "activities": []}
     return {
         "rules": [{"id": rule.id, "title": rule.title.model_dump()} for rule in ruleset.rules],
@@ -86,7 +83,7 @@ def _processing() -> dict:
     }
 
 
-def _config(lang: str, bounds, assets: Assets) -> dict:
+def _config(lang: str, bounds, assets: Assets, ruleset=None) -> dict:
     """The JSON document map.js starts from."""
     return {
         "lang": lang, "dir": i18n.DIRECTION[lang], "text": i18n.texts(lang),
@@ -100,7 +97,7 @@ def _config(lang: str, bounds, assets: Assets) -> dict:
         "panoramaModule": "./" + assets.url("map/panorama.js").lstrip("/"),
         "psvCss": [assets.url("vendor/psv/core.css").lstrip("/"),
                    assets.url("vendor/psv/markers.css").lstrip("/")],
-        "landUses": list(styles.LAND_USE), **_processing(),
+        "landUses": list(styles.LAND_USE), **_processing(ruleset),
     }
 
 
@@ -116,7 +113,7 @@ def _assets_links(assets: Assets) -> tuple[list, list]:
     return js, css
 
 
-def render(lang: str, bounds, assets: Assets) -> str:
+def render(lang: str, bounds, assets: Assets, ruleset=None) -> str:
     """The whole page in one language, the map fitted to `bounds` (west, south, east, north)."""
     t = i18n.texts(lang)
     rtl = i18n.DIRECTION[lang] == "rtl"
@@ -148,7 +145,7 @@ def render(lang: str, bounds, assets: Assets) -> str:
     fmap.add_child(control)
     fmap.add_child(Start(fmap, control, layers))
     figure.html.add_child(Raw(templates.get_template("panel.html").render(
-        t=t, legend=_legend(t), config_json=_json_for_html(_config(lang, bounds, assets)))),
+        t=t, legend=_legend(t), config_json=_json_for_html(_config(lang, bounds, assets, ruleset)))),
         name="panel")
     return figure.render()
 
@@ -183,11 +180,11 @@ CITY_BOUNDS = ("SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) "
                "FROM (SELECT ST_Extent(geom) AS e FROM municipalities) x")
 
 
-def city_bounds(dsn: str) -> tuple[float, float, float, float]:
+def city_bounds(db: Database) -> tuple[float, float, float, float]:
     """The extent of the municipalities (a default box when empty or unreachable)."""
     try:
-        row = queries.run(dsn, lambda conn: conn.execute(CITY_BOUNDS).fetchone())
-    except (queries.DatabaseDown, queries.QueryTooSlow):
+        row = db.fetch_one(CITY_BOUNDS, [])
+    except Unavailable:
         LOGGER.warning("map page without the city extent (database unavailable)")
         return DAMMAM
     if not row or row[0] is None:
@@ -198,19 +195,19 @@ def city_bounds(dsn: str) -> tuple[float, float, float, float]:
 class MapPage:
     """The / endpoint: pages rendered once per language and city extent, then reused."""
 
-    def __init__(self, dsn: str, assets: Assets):
-        """Remember the database and the served files; render nothing yet."""
-        self.dsn, self.assets = dsn, assets
+    def __init__(self, db: Database, assets: Assets, ruleset=None):
+        """Remember the database, the served files and the permit rules; render nothing yet."""
+        self.db, self.assets, self.ruleset = db, assets, ruleset
         self._render = lru_cache(maxsize=8)(self._render_uncached)
 
     def _render_uncached(self, lang: str, bounds: tuple) -> str:
         """Render a page (cached by language and extent)."""
-        return render(lang, bounds, self.assets)
+        return render(lang, bounds, self.assets, self.ruleset)
 
     async def endpoint(self, request: Request) -> HTMLResponse:
         """GET /: the map in the language of ?lang= (Arabic by default)."""
         lang = i18n.lang_of(request.query_params.get("lang"))
-        bounds = await run_in_threadpool(city_bounds, self.dsn)
+        bounds = await run_in_threadpool(city_bounds, self.db)
         html = await run_in_threadpool(self._render, lang, bounds)
         return HTMLResponse(html, headers={"Content-Security-Policy": CSP,
                                            "Cache-Control": "no-cache",

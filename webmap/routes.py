@@ -3,20 +3,21 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Route
 
-from geoserver.settings import Settings
+from layers.database import Database
 from webmap.assets import Assets
 from webmap.districts import district_endpoint
 from webmap.page import MapPage
 from webmap.search import search_endpoint
 
 
-def routes(settings: Settings) -> list[BaseRoute]:
-    """/ (the map), /search, /districts/{id} and /static/{version}/{path}."""
+def routes(db: Database, ruleset=None) -> list[BaseRoute]:
+    """/ (the map), /search, /districts/{id} and /static/{version}/{path}; `ruleset` (the
+    permit checks' rules) fills the analyst panel."""
     assets = Assets.load()
-    page = MapPage(settings.database.dsn, assets)
+    page = MapPage(db, assets, ruleset)
     return [
         Route("/", page.endpoint, methods=["GET", "HEAD"]),
-        Route("/search", search_endpoint, methods=["GET"]),
-        Route("/districts/{district_id:int}", district_endpoint, methods=["GET"]),
+        Route("/search", search_endpoint(db), methods=["GET"]),
+        Route("/districts/{district_id:int}", district_endpoint(db), methods=["GET"]),
         Route("/static/{version}/{path:path}", assets.serve, methods=["GET", "HEAD"]),
     ]

@@ -21,8 +21,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from geoserver.errors import InvalidInput
-from layers import queries
+from kernel.errors import InvalidInput
+from layers.database import Database
 
 MAX_QUERY_CHARS = 100
 DEFAULT_LIMIT = 10
@@ -216,7 +216,7 @@ def _limit(value: str | None) -> int:
     return int(value)
 
 
-def search(dsn: str, params: SearchParams) -> list[dict]:
+def search(db: Database, params: SearchParams) -> list[dict]:
     """The ranked matches of a query, public fields only."""
     if not any(ch.isalnum() for ch in params.q):
         return []                       # punctuation alone names nothing
@@ -229,7 +229,7 @@ def search(dsn: str, params: SearchParams) -> list[dict]:
         with conn.cursor(row_factory=dict_row) as cur:
             return cur.execute(query, values).fetchall()
 
-    return [_result(row, params.lang) for row in queries.run(dsn, work)]
+    return [_result(row, params.lang) for row in db.run(work)]
 
 
 def _result(row: dict, lang: str) -> dict:
@@ -243,11 +243,14 @@ def _result(row: dict, lang: str) -> dict:
     }
 
 
-async def search_endpoint(request: Request) -> JSONResponse:
-    """GET /search?q=...&lang=ar|en&limit=N."""
-    params = SearchParams.from_query(request.query_params)
-    dsn = request.app.state.settings.database.dsn
-    results = await run_in_threadpool(search, dsn, params)
-    return JSONResponse({"query": params.q, "lang": params.lang, "count": len(results),
-                         "results": results},
-                        headers={"Cache-Control": "public, max-age=30"})
+def search_endpoint(db: Database):
+    """GET /search?q=...&lang=ar|en&limit=N on this database."""
+
+    async def endpoint(request: Request) -> JSONResponse:
+        params = SearchParams.from_query(request.query_params)
+        results = await run_in_threadpool(search, db, params)
+        return JSONResponse({"query": params.q, "lang": params.lang, "count": len(results),
+                             "results": results},
+                            headers={"Cache-Control": "public, max-age=30"})
+
+    return endpoint

@@ -1,16 +1,13 @@
 """Shared pieces of the sign-on, editing and audit tests: real users, real tokens, real rows.
 
-Fixtures here are imported by the test modules that use them (pytest finds them by name).
+The `tokens` and `auth` fixtures (tests/conftest.py) make the USERS below.
 """
 import io
 import itertools
 import uuid
 from datetime import date, datetime, timedelta, timezone
 
-import pytest
 from PIL import Image
-
-from geoserver.cli_auth import add_user_with_token
 
 OFFICE, OTHER_OFFICE = "ENG-1", "ENG-2"
 USERS = {  # name: (role, office)
@@ -25,16 +22,17 @@ ROLES = ("public", "office", "inspector", "analyst", "admin")
 _numbers = itertools.count(1)
 
 
-@pytest.fixture(scope="session")
-def tokens(settings, database_url) -> dict[str, str]:
-    """A bearer token per test user, made as `amanat users add` makes them."""
+def make_tokens(settings) -> dict[str, str]:
+    """A bearer token per test user (new users each call), made as `amanat users add` makes
+    them."""
+    from geoserver.cli_auth import add_user_with_token
+
     run = uuid.uuid4().hex[:6]
     return {who: add_user_with_token(settings, f"t-{who}-{run}", role, office)
             for who, (role, office) in USERS.items()}
 
 
-@pytest.fixture(scope="session")
-def auth(tokens) -> dict[str, dict]:
+def headers_of(tokens: dict[str, str]) -> dict[str, dict]:
     """Authorization headers per test user; `public` sends none."""
     headers = {who: {"Authorization": f"Bearer {token}"} for who, token in tokens.items()}
     headers["public"] = {}

@@ -1,6 +1,7 @@
 """PostgreSQL restarted while the server is under load (issue 8): 503 during the outage, service
-back by itself within 5 s. Named to run last: the restart breaks the session's `db` connection
-and restarts the local cluster (shared), once."""
+back by itself within 5 s. Marked restarts_database, so it runs after every other test
+(tests/conftest.py): the restart breaks the session's `db` connection and restarts the local
+cluster (shared), once."""
 import shutil
 import subprocess
 import threading
@@ -11,7 +12,7 @@ import morecantile
 import psycopg
 import pytest
 
-from tests.test_cli import Server
+from tests.support.server import Server
 
 
 def _local_cluster(url: str) -> tuple[str, str] | None:
@@ -67,6 +68,7 @@ def _ok_within(base: str, paths: list[str], seconds: float) -> float:
     raise AssertionError(f"not 200 within {seconds} s: {paths}")
 
 
+@pytest.mark.restarts_database
 def test_postgresql_restarted_under_load_is_503_then_recovers_without_restart(
         tmp_path, database_url, db):
     cluster = _local_cluster(database_url)

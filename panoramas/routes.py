@@ -11,10 +11,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from geoserver.errors import InvalidInput, NotFound
-from geoserver.settings import Settings
-from layers import pool
+from kernel.errors import InvalidInput, NotFound
+from layers.database import Database
 from panoramas import lookup
+from panoramas.settings import PanoramaSettings
 from panoramas.store import PanoramaStore
 
 NOT_FOUND = "panorama not found"
@@ -23,11 +23,6 @@ IMMUTABLE = {"Cache-Control": "public, max-age=31536000, immutable"}
 JPEG = "image/jpeg"
 DEFAULT_RADIUS_M = 50.0
 MAX_RADIUS_M = 1000.0
-
-
-def panorama_store(settings: Settings) -> PanoramaStore:
-    """The public store of blurred, tiled panoramas."""
-    return PanoramaStore(settings.server.state_dir / "panoramas")
 
 
 def _utc(value: dt.datetime | None) -> dt.datetime | None:
@@ -84,15 +79,13 @@ def _tiles_description(request: Request, row: dict, manifest: dict) -> dict:
 class PanoramaAPI:
     """The /panoramas endpoints over one database and one store."""
 
-    def __init__(self, settings: Settings):
+    def __init__(self, db: Database, store: PanoramaStore, options: PanoramaSettings):
         """Remember the database, the store and the lookup settings."""
-        self.dsn = settings.database.dsn
-        self.store = panorama_store(settings)
-        self.options = settings.panoramas
+        self.db, self.store, self.options = db, store, options
 
     def _query(self, fn, *args):
         """Run a lookup function on a pooled connection."""
-        with pool.get(self.dsn).connection() as conn:
+        with self.db.connection() as conn:
             return fn(conn, *args)
 
     def _get(self, panorama_id: int) -> dict:
@@ -163,9 +156,9 @@ class PanoramaAPI:
         return Response(data, media_type=JPEG, headers=headers)
 
 
-def build_router(settings: Settings) -> APIRouter:
+def build_router(db: Database, store: PanoramaStore, options: PanoramaSettings) -> APIRouter:
     """The /panoramas routes (fixed paths before the {id} ones)."""
-    api = PanoramaAPI(settings)
+    api = PanoramaAPI(db, store, options)
     router = APIRouter(prefix="/panoramas", tags=["Panoramas"])
     jpeg = {"content": {JPEG: {}}, "description": "JPEG image"}
     add = router.add_api_route

@@ -1,0 +1,105 @@
+"""The database of one application: a connection pool and the one guarded runner.
+
+`create_app` (or `amanat worker`) builds a `Database` from settings and hands it to whatever
+reads or writes; nothing here is module-level state, so two applications in one process use two
+pools. Every use goes through `connection()` / `run()`, which turn driver trouble into domain
+errors: no connection within the pool timeout, or a connection lost, is `Unavailable` (503); a
+statement past statement_timeout is `QueryTooSlow` (503); a value the database rejects (out of
+range, bad date) is `InvalidInput` (400). A client never sees a driver message.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+
+import psycopg
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from kernel.errors import InvalidInput, QueryTooSlow, Unavailable
+
+LOGGER = logging.getLogger(__name__)
+
+
+class Database:
+    """One pool of autocommit connections with bounded statements, opened on first use."""
+
+    def __init__(self, dsn: str, *, min_size: int = 1, max_size: int = 8, timeout: float = 5.0,
+                 statement_timeout_ms: int = 15000, name: str = "amanat"):
+        """Describe the pool; connect to nothing yet."""
+        self.dsn = dsn
+        self.statement_timeout_ms = int(statement_timeout_ms)
+        self.pool = ConnectionPool(
+            dsn, min_size=min_size, max_size=max_size, timeout=timeout,
+            configure=self._prepare, check=self._check, open=False, reconnect_timeout=0,
+            kwargs={"autocommit": True, "application_name": name}, name=name)
+        self._opened = False
+        self._lock = threading.Lock()
+
+    def __deepcopy__(self, memo):
+        """The same database (pygeoapi deep-copies the configuration that carries it)."""
+        return self
+
+    def open(self) -> None:
+        """Start the pool without waiting for the database (idempotent)."""
+        with self._lock:
+            if not self._opened:
+                self.pool.open(wait=False)
+                self._opened = True
+
+    def close(self) -> None:
+        """Close the pool for good (the application's lifespan ends)."""
+        with self._lock:
+            self.pool.close()
+            self._opened = True   # a closed pool is never opened again
+
+    def _prepare(self, conn) -> None:
+        """Per-connection setup: bounded statements, UTC."""
+        conn.execute(f"SET statement_timeout = {self.statement_timeout_ms}")
+        conn.execute("SET TIME ZONE 'UTC'")
+        conn.commit()
+
+    def _check(self, conn) -> None:
+        """Checkout check: a connection broken by a database restart is replaced instead of
+        failing a request; the first broken one has the pool check its idle ones at once (they
+        all broke together), so the checkout does not back off through them one by one."""
+        try:
+            ConnectionPool.check_connection(conn)
+        except Exception:
+            self.pool.check()
+            raise
+
+    @contextlib.contextmanager
+    def connection(self):
+        """A pooled connection; driver trouble, while borrowing or working, as domain errors."""
+        if not self._opened:
+            self.open()
+        try:
+            with self.pool.connection() as conn:
+                yield conn
+        except psycopg.errors.QueryCanceled:   # an OperationalError subclass: test it first
+            LOGGER.warning("statement cancelled (statement timeout)")
+            raise QueryTooSlow() from None
+        except (PoolTimeout, psycopg.OperationalError) as err:
+            LOGGER.warning("database unavailable: %s", err.__class__.__name__)
+            raise Unavailable() from None
+        except psycopg.DataError as err:
+            LOGGER.info("rejected query value: %s", err)
+            raise InvalidInput("a query value is out of range or malformed") from None
+
+    def run(self, work):
+        """work(connection) on a pooled connection, guarded as `connection()`."""
+        with self.connection() as conn:
+            return work(conn)
+
+    def fetch_one(self, statement, params):
+        """The first row of one statement."""
+        return self.run(lambda conn: conn.execute(statement, params).fetchone())
+
+
+def from_settings(database_settings, name: str = "amanat") -> Database:
+    """The Database that DatabaseSettings describe."""
+    conf = database_settings
+    return Database(conf.dsn, min_size=conf.pool_min, max_size=conf.pool_max,
+                    timeout=conf.pool_timeout_s, statement_timeout_ms=conf.statement_timeout_ms,
+                    name=name)
