@@ -13,7 +13,8 @@ from pathlib import Path
 import psycopg
 
 from data import panoramas, rasters
-from layers.rasters import list_rasters
+from layers.rasters import list_rasters, raster_store
+from panoramas.store import panorama_store
 
 GENERATOR_REFS = r"^seq-[0-9]{3}/[0-9]{6}\.jpg$"     # image_ref of data.city's capture points
 PRUNE_GRACE_S = 3600
@@ -21,8 +22,6 @@ PRUNE_GRACE_S = 3600
 
 def _store_paths(settings) -> tuple[Path, object]:
     """The raster store directory and the panorama store."""
-    from layers.rasters import raster_store
-    from panoramas.store import panorama_store
 
     return raster_store(settings), panorama_store(settings)
 

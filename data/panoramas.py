@@ -23,8 +23,9 @@ import shapely
 from psycopg.rows import dict_row
 
 from data.rasters import GROUND, SETBACK_M
+from panoramas.ingest import Report, ingest
 from panoramas.metadata import Capture, capture_exif
-from panoramas.store import PanoramaStore
+from panoramas.store import PanoramaStore, panorama_store
 
 MAX_IMAGES = 100                 # rendered at most (2048 x 1024 each): ~30 s on 2 cores
 WIDTH = 2048
@@ -276,8 +277,6 @@ def write_sample_images(dsn: str, rows: list[dict], directory: Path, width: int 
 def generate_sample_panoramas(settings, limit: int = MAX_IMAGES, width: int = WIDTH,
                               progress: bool = True):
     """Render images for up to `limit` rows without one; ingest them in place of those rows."""
-    from panoramas.store import panorama_store
-    from panoramas.ingest import Report, ingest
 
     dsn, store = settings.database.dsn, panorama_store(settings)
     with psycopg.connect(dsn) as conn:

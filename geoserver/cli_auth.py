@@ -16,7 +16,10 @@ import click
 import psycopg
 
 from geoserver import cli_common
+from geoserver.audit_api import parse_query
+from geoserver.identity import LocalIssuer
 from geoserver.settings import Settings
+from kernel.errors import InvalidInput
 from layers import accounts, audit
 
 ROLE = click.Choice(list(accounts.ROLES))
@@ -51,7 +54,6 @@ def add_user_with_token(settings: Settings, name: str, role: str, office: str | 
                         days: int | None = None, password: str | None = None) -> str:
     """Create (or update) a local user, and set its password when one is given; record both in
     the audit trail, return a fresh token."""
-    from geoserver.identity import LocalIssuer
 
     if password is not None:
         accounts.check_password(password)
@@ -122,7 +124,6 @@ def users_add(name: str, role: str, office: str | None, days: int | None,
 @click.option("--days", type=click.IntRange(1, 366), default=None)
 def users_token(name: str, days: int | None):
     """Print a new token for an existing, enabled user."""
-    from geoserver.identity import LocalIssuer
 
     settings, fail, down = _settings_and_fail()
     with _guarded(fail, down), psycopg.connect(settings.database.dsn) as conn:
@@ -232,8 +233,6 @@ def keys_list():
               help="One JSON object per line, with before/after.")
 def audit_command(since, until, user, collection, limit, as_json):
     """List the audit trail, oldest first."""
-    from geoserver.audit_api import parse_query
-    from kernel.errors import InvalidInput
 
     settings, fail, down = _settings_and_fail()
     params = {k: v for k, v in {"since": since, "until": until, "user": user,

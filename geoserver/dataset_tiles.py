@@ -24,7 +24,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from geoserver.caching import LayerCache
-from geoserver.errors import MethodNotAllowed
 from kernel.errors import InvalidInput, NotFound
 from layers import tiles
 from layers.catalogue import LAYERS
@@ -70,11 +69,6 @@ class DatasetTiles:
         return await self.cache.respond(request, tables, "tile",
                                         lambda: self._tile(matrix, request.path_params,
                                                            params, chosen))
-
-    @staticmethod
-    async def refuse_writes(request: Request) -> Response:
-        """Tiles are read-only."""
-        raise MethodNotAllowed("tiles are read-only", "GET, HEAD")
 
     async def _tile(self, matrix: tiles.Matrix, path: dict, params: dict,
                     chosen: tuple[str, ...]) -> Response:

@@ -36,7 +36,7 @@ from layers import editing, queries
 from layers.audit import Actor
 from layers.database import Database
 from layers.feature_rules import CLIENT_ID, SPECS, InvalidFeature
-from processing import engine, subjects
+from processing import zoning
 
 LOGGER = logging.getLogger(__name__)
 WRITES = {"POST": "create", "PUT": "replace", "PATCH": "update", "DELETE": "delete"}
@@ -340,33 +340,7 @@ def _context(runtime) -> editing.Context:
         return editing.Context(activities={})
     ruleset = runtime.ruleset
     activities = {code: (names.ar, names.en) for code, names in ruleset.activities.items()}
-    return editing.Context(activities=activities, zoning=_zoning_rule(ruleset))
-
-
-def _zoning_rule(ruleset):
-    """A check (conn, parcel_no, isic, x, y) -> refusal text or None, on the rules file's
-    `zoning_activity` rules, run by the permit checks' own statements."""
-    rule_ids = frozenset(rule.id for rule in ruleset.of_kind("zoning_activity"))
-    if not rule_ids:
-        return None
-
-    def refusal(conn, parcel_no: str, isic: str, x: float, y: float) -> str | None:
-        subjects.prepare(conn)
-        conn.execute("DELETE FROM check_subjects")
-        site = conn.execute("SELECT ST_AsEWKB(ST_SetSRID(ST_MakePoint(%s, %s), 4326))",
-                            [x, y]).fetchone()[0].hex()
-        subjects.add_registered_parcel(conn, "licence", parcel_no,
-                                       subjects.Proposal(isic=isic, site=site))
-        rows = engine.evaluate(conn, ruleset, only=rule_ids)
-        conn.execute("DELETE FROM check_subjects")
-        for (_, rule_id), (status, _, limit, _) in sorted(rows.items()):
-            if status == "fail":
-                allowed = ", ".join(limit) if isinstance(limit, list) else "none"
-                return (f"activity {isic} is not allowed by the zoning of parcel {parcel_no} "
-                        f"(rule {rule_id}; allowed activity prefixes: {allowed})")
-        return None
-
-    return refusal
+    return editing.Context(activities=activities, zoning=zoning.refusal_check(ruleset))
 
 
 __all__ = ["FeatureEditing"]

@@ -19,7 +19,6 @@ from geoserver import ogc
 from geoserver.auth import QUERY_MEDIA, media_type
 from geoserver.caching import LayerCache
 from geoserver.editing import FeatureEditing
-from geoserver.errors import MethodNotAllowed
 from geoserver.items import Items, check_parameters
 from kernel.errors import InvalidInput, NotFound
 from layers.catalogue import LAYERS, Layer
@@ -77,15 +76,20 @@ class FeatureRoutes:
         """GET / HEAD / PUT / PATCH / DELETE /collections/{collectionId}/items/{featureId}."""
         layer, item = _layer(request), request.path_params["item"]
         if request.method in WRITE_METHODS:
-            if request.method == "POST":
-                raise MethodNotAllowed("POST to the items of the collection to create a "
-                                       "feature", "GET, HEAD, PUT, PATCH, DELETE")
             return await self.editing.write(request, layer.id, item)
         check_parameters(layer, request.query_params.keys(), single=True)
         if self.editing.applies_to(request, layer.id):
             return await self.editing.private_item(request, layer.id, item)
         return await self.cache.respond(request, (layer.table,), "items",
                                         lambda: self._one(request, layer, item))
+
+    async def options(self, request: Request) -> Response:
+        """OPTIONS of the items or of an item: pygeoapi's answer (the methods it allows)."""
+        layer = _layer(request)
+        args = [layer.id] + ([request.path_params["item"]] if "item" in request.path_params
+                             else [])
+        return await ogc.call(self.api, itemtypes.manage_collection_item, request, "options",
+                              *args, skip_valid_check=True)
 
     async def _one(self, request: Request, layer: Layer, item: str) -> Response:
         """One feature in the format asked for."""

@@ -36,7 +36,7 @@ TILE_PATH = re.compile(r"^/raster/([^/]+)/tiles/")
 MAX_CACHED_TILE = 1 << 20
 DEFAULT_MAX_AGE_S = 60
 
-# Library errors -> domain errors (and so, through geoserver.errors, status codes).
+# Library errors -> domain errors (and so, through the error map, status codes).
 LIBRARY_ERRORS: list[tuple[type[Exception], type[errors.AmanatError], str]] = [
     (tiler_errors.TileOutsideBounds, errors.NotFound, "tile outside the dataset"),
     (tiler_errors.PointOutsideBounds, errors.NotFound, "point outside the dataset"),

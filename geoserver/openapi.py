@@ -17,6 +17,9 @@ from pathlib import Path
 
 import yaml
 
+from geoserver.auth import required_roles
+from layers.feature_rules import SPECS
+
 REMOTE = re.compile(r"^https?://")
 HERE = Path(__file__).parent
 APP_DOCUMENT = HERE / "app_openapi.yml"      # the application's own routes (/openapi.json)
@@ -311,7 +314,6 @@ def _ref(section: str, name: str) -> dict:
 def _roles(method: str, path: str, operation: dict) -> tuple[frozenset[str], bool]:
     """The roles POLICY asks of an operation (of any of its media types), and whether one of
     its media types needs none (a POST of a CQL2-JSON query to the items is a read)."""
-    from geoserver.auth import required_roles
 
     media = list(operation.get("requestBody", {}).get("content", {})) or [""]
     needed = [required_roles(method.upper(), path, kind) for kind in media]
@@ -523,7 +525,6 @@ def cql2_queries(document: dict) -> None:
 def ogc_routes(document: dict, max_photos: int) -> dict:
     """The OGC API document completed with the routes served in front of pygeoapi, the Part 4
     writes and the security of every operation (after `bundle`: it uses its components)."""
-    from layers.feature_rules import SPECS
 
     additions = load(OGC_ADDITIONS)
     templates = additions.pop("x-editing")

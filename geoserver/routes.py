@@ -12,7 +12,8 @@ from pathlib import Path
 import pygeoapi
 from pygeoapi.api import describe_collections, get_collection_schema, openapi_
 from pygeoapi.api import itemtypes, processes, tiles
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.middleware.cors import CORSMiddleware
+from starlette.routing import BaseRoute, Mount, Route, Router
 from starlette.staticfiles import StaticFiles
 
 from geoserver import imagery, ogc, signin
@@ -38,12 +39,13 @@ def route_table(services: Services, api: ogc.AmanatAPI) -> list[BaseRoute]:
     """The routes of one application."""
     settings = services.settings
     return [
-        *webmap_routes.routes(services.db, services.processing.ruleset),   # / (the map), /search, /districts, /static
+        # / (the map), /search, /districts, /static
+        *webmap_routes.routes(services.db, services.processing.ruleset),
         Route("/healthz", healthz, methods=READS),
         *signin.routes(settings, services.db, services.errors),   # /auth/token, /auth/me
-        *processing_routes.routes(services.processing),   # /certificates, /ogc/jobs
+        *processing_routes.certificate_routes(services.processing),   # /certificates
         Route("/audit", audit_trail, methods=["GET"]),   # admins (geoserver.auth.POLICY)
-        Mount("/ogc", routes=ogc_routes(services, api)),
+        Mount("/ogc", app=_ogc_app(ogc_routes(services, api), api.config)),
         *imagery.routes(settings, services.db, services.errors),   # /raster, /panoramas
     ]
 
@@ -62,18 +64,29 @@ def ogc_routes(services: Services, api: ogc.AmanatAPI) -> list[BaseRoute]:
     return [
         Route(f"{collection}/items", features.collection, methods=[*READS, "POST"]),
         Route(f"{collection}/items/{{item}}", features.item,
-              methods=[*READS, "POST", "PUT", "PATCH", "DELETE"]),
+              methods=[*READS, "PUT", "PATCH", "DELETE"]),
+        Route(f"{collection}/items", features.options, methods=["OPTIONS"]),
+        Route(f"{collection}/items/{{item}}", features.options, methods=["OPTIONS"]),
         Route(f"{collection}/items/{{item}}/photos/{{position}}", editing.photo, methods=READS),
         Route(f"{collection}/tiles/{{matrix}}/{{z}}/{{y}}/{{x}}", collection_tiles.tile,
               methods=READS),
         Route("/tiles", dataset.listing, methods=READS),
         Route("/tiles/{matrix}", dataset.metadata, methods=READS),
         Route("/tiles/{matrix}/{z}/{y}/{x}", dataset.tile, methods=READS),
-        Route("/tiles/{rest:path}", dataset.refuse_writes, methods=["POST", "PUT", "PATCH",
-                                                                    "DELETE"]),
         Route("/processes/{process_id}/execution", execution.execute, methods=["POST"]),
+        *processing_routes.job_routes(services.processing),   # /jobs (not pygeoapi's)
         *pygeoapi_routes(api, services),
     ]
+
+
+def _ogc_app(routes: list[BaseRoute], config: dict):
+    """The /ogc router, behind CORS when the configuration says so (server.cors: any origin may
+    read the OGC API, as pygeoapi's own application allows)."""
+    app = Router(routes=routes)
+    if config["server"].get("cors"):
+        return CORSMiddleware(app, allow_origins=["*"], allow_methods=["*"],
+                              expose_headers=["*"])
+    return app
 
 
 def pygeoapi_routes(api: ogc.AmanatAPI, services: Services) -> list[BaseRoute]:

@@ -29,12 +29,20 @@ class Database:
         """Describe the pool; connect to nothing yet."""
         self.dsn = dsn
         self.statement_timeout_ms = int(statement_timeout_ms)
-        self.pool = ConnectionPool(
-            dsn, min_size=min_size, max_size=max_size, timeout=timeout,
-            configure=self._prepare, check=self._check, open=False, reconnect_timeout=0,
-            kwargs={"autocommit": True, "application_name": name}, name=name)
+        self._options = {"min_size": min_size, "max_size": max_size, "timeout": timeout,
+                         "name": name}
+        self.pool = self._new_pool()
         self._opened = False
         self._lock = threading.Lock()
+
+    def _new_pool(self) -> ConnectionPool:
+        """A pool not opened yet."""
+        options = self._options
+        return ConnectionPool(
+            self.dsn, min_size=options["min_size"], max_size=options["max_size"],
+            timeout=options["timeout"], configure=self._prepare, check=self._check, open=False,
+            reconnect_timeout=0, name=options["name"],
+            kwargs={"autocommit": True, "application_name": options["name"]})
 
     def __deepcopy__(self, memo):
         """The same database (pygeoapi deep-copies the configuration that carries it)."""
@@ -48,10 +56,11 @@ class Database:
                 self._opened = True
 
     def close(self) -> None:
-        """Close the pool for good (the application's lifespan ends)."""
+        """Close the pool (the application's lifespan ends); a later use opens a new one."""
         with self._lock:
-            self.pool.close()
-            self._opened = True   # a closed pool is never opened again
+            if self._opened:
+                self.pool.close()
+                self.pool, self._opened = self._new_pool(), False
 
     def _prepare(self, conn) -> None:
         """Per-connection setup: bounded statements, UTC."""

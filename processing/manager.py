@@ -112,7 +112,7 @@ class AmanatManager(BaseManager):
                 job_id = self._submit(rt, process_id, request, CALLER.get())
                 return (job_id, "application/json", None, JobStatus.accepted,
                         {"Preference-Applied": "respond-async"})
-            job_id, caller = engine.new_job_id(), CALLER.get()   # bound by JobCallers
+            job_id, caller = engine.new_job_id(), CALLER.get()   # bound by the execution route
             document = engine.run_single(rt, process_id, request, job_id,
                                          owner=caller.owner if caller else None)
         except TooManyJobs as err:

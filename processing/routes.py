@@ -326,17 +326,26 @@ async def public_keys(rt: runtime.Runtime, request: Request):
     return JSONResponse({"keys": [rt.signer.public_jwk()]})
 
 
-def routes(rt: runtime.Runtime) -> list[Route]:
-    """/ogc/jobs… and /certificates…, answered with this application's runtime."""
-    def on(handler):
-        return functools.partial(handler, rt)
-
+def job_routes(rt: runtime.Runtime) -> list[Route]:
+    """/jobs… of the OGC API (mounted under /ogc), answered with this application's runtime."""
     return [
-        Route("/ogc/jobs", on(job_list), methods=["GET"]),
-        Route("/ogc/jobs/{job_id}", on(job_status), methods=["GET", "DELETE"]),
-        Route("/ogc/jobs/{job_id}/results", on(job_results), methods=["GET"]),
-        Route("/certificates/keys", on(public_keys), methods=["GET"]),
-        Route("/certificates/verify", on(verify_submitted), methods=["POST"]),
-        Route("/certificates/{certificate_id}", on(certificate), methods=["GET"]),
-        Route("/certificates/{certificate_id}/verify", on(certificate_verify), methods=["GET"]),
+        Route("/jobs", _with(job_list, rt), methods=["GET"]),
+        Route("/jobs/{job_id}", _with(job_status, rt), methods=["GET", "DELETE"]),
+        Route("/jobs/{job_id}/results", _with(job_results, rt), methods=["GET"]),
     ]
+
+
+def certificate_routes(rt: runtime.Runtime) -> list[Route]:
+    """/certificates…, answered with this application's runtime."""
+    return [
+        Route("/certificates/keys", _with(public_keys, rt), methods=["GET"]),
+        Route("/certificates/verify", _with(verify_submitted, rt), methods=["POST"]),
+        Route("/certificates/{certificate_id}", _with(certificate, rt), methods=["GET"]),
+        Route("/certificates/{certificate_id}/verify", _with(certificate_verify, rt),
+              methods=["GET"]),
+    ]
+
+
+def _with(handler, rt: runtime.Runtime):
+    """The endpoint: `handler(rt, request)`."""
+    return functools.partial(handler, rt)
