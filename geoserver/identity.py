@@ -26,7 +26,7 @@ from joserfc.jwk import ECKey, KeySet
 
 from geoserver.errors import InvalidCredentials
 from kernel.errors import Unavailable
-from kernel.principal import PUBLIC, Principal
+from kernel.principal import Principal
 from geoserver.settings import AuthSettings
 from layers import accounts
 from layers.database import Database

@@ -2,11 +2,11 @@
 
 pygeoapi's own Starlette module builds one application at import time from environment
 variables; here a `pygeoapi.api.API` is built from the resolved configuration of this
-application's settings (no environment writes, no module reloads, no patched functions), and
-`routes(api)` lists the routes pygeoapi still answers: landing page, conformance, collections
-metadata, queryables and schemas, HTML and JSON-LD items, tileset metadata, tile matrix sets,
-processes and their execution, the OpenAPI document and pygeoapi's static files. Every other
-OGC route (GeoJSON items, Part 4 writes, tiles, jobs) is ours: geoserver/routes.py.
+application's settings (no environment writes, no module reloads, no patched functions);
+geoserver/routes.py (`pygeoapi_routes`) lists what pygeoapi still answers: landing page,
+conformance, collections metadata, queryables and schemas, HTML and JSON-LD items, tileset
+metadata, tile matrix sets, processes and their execution, the OpenAPI document and pygeoapi's
+static files. Every other OGC route (GeoJSON items, Part 4 writes, tiles, jobs) is ours.
 
 The configuration carries this application's objects to the plugins pygeoapi builds from it:
 its `Database` to the providers (`data.database`), its permit-check runtime and error map to the
@@ -24,7 +24,7 @@ from pathlib import Path
 
 import yaml
 from psycopg import sql
-from pygeoapi.api import API, APIRequest, CONFORMANCE_CLASSES, SYSTEM_LOCALE, all_apis
+from pygeoapi.api import API, CONFORMANCE_CLASSES, SYSTEM_LOCALE, APIRequest, all_apis
 from pygeoapi.api import landing_page as pygeoapi_landing_page
 from pygeoapi.formats import F_HTML, FORMAT_TYPES
 from pygeoapi.util import render_j2_template, to_json
@@ -34,9 +34,8 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from geoserver import auth, openapi
 from geoserver.settings import Settings
 from kernel.errors import Unavailable
-from layers import feature_rules
+from layers import database, feature_rules
 from layers.catalogue import layer_for_table
-from layers import database
 from layers.database import Database
 
 LOGGER = logging.getLogger(__name__)

@@ -10,8 +10,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pygeoapi
-from pygeoapi.api import describe_collections, get_collection_schema, openapi_
-from pygeoapi.api import itemtypes, processes, tiles
+from pygeoapi.api import (
+    describe_collections,
+    get_collection_schema,
+    itemtypes,
+    openapi_,
+    processes,
+    tiles,
+)
 from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import BaseRoute, Mount, Route, Router
 from starlette.staticfiles import StaticFiles

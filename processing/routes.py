@@ -36,7 +36,7 @@ from starlette.routing import Route
 from kernel.errors import InvalidInput
 from kernel.principal import owner_of, principal_of
 from processing import certificates, engine, exports, jobs, runtime
-from processing.errors import CheckInputError, ResultNotReady, UnknownCertificate, UnknownJob
+from processing.errors import CheckInputError, UnknownCertificate
 
 CERTIFICATE_ID = re.compile(r"^AMN-[0-9]{4}(-[0-9A-Z]{4}){4}$")
 TEMPLATES = Path(__file__).parent / "templates"
