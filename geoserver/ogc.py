@@ -280,7 +280,7 @@ def conformance(api: API, request: APIRequest):
 
 def declared_classes(api: API) -> list[str]:
     """pygeoapi's classes for the configured resources (as pygeoapi.api.conformance lists
-    them) and ours, sorted."""
+    them: our processes are not resources, so no Processes class yet) and ours, sorted."""
     apis = all_apis()
     declared = set(CONFORMANCE_CLASSES)
     for resource in api.config["resources"].values():
@@ -289,8 +289,6 @@ def declared_classes(api: API) -> list[str]:
                 declared.update(apis[provider["type"]].CONFORMANCE_CLASSES)
             if provider["type"] == "feature":
                 declared.update(apis["itemtypes"].CONFORMANCE_CLASSES_FEATURES)
-    if api.manager.processes:
-        declared.update(apis["process"].CONFORMANCE_CLASSES)
     declared.update(openapi.PART4_CONFORMANCE)
     declared.update(DATASET_TILES_CONFORMANCE)
     return sorted(declared)
