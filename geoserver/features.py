@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 
 from pygeoapi.api import itemtypes
-from pygeofilter.parsers.cql2_json import parse as parse_cql2_json
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -21,6 +20,7 @@ from geoserver.caching import LayerCache
 from geoserver.editing import FeatureEditing
 from geoserver.items import Items, check_parameters
 from kernel.errors import InvalidInput, NotFound
+from layers import cql_parse
 from layers.catalogue import LAYERS, Layer
 
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
@@ -104,6 +104,8 @@ async def _query_body(request: Request):
     if len(body) > MAX_QUERY_BYTES:
         raise InvalidInput("the query is too large")
     try:
-        return parse_cql2_json(json.loads(body))
+        return cql_parse.parse_json(json.loads(body))
+    except cql_parse.CQLError as err:
+        raise InvalidInput(err.message) from None
     except Exception:  # the parser raises many unrelated types on bad input
         raise InvalidInput("Bad CQL JSON") from None   # pygeoapi's words, kept for clients

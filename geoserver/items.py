@@ -14,13 +14,11 @@ from datetime import datetime, timezone
 from urllib.parse import urlencode
 
 from pygeoapi.crs import modify_pygeofilter
-from pygeofilter.parsers.cql2_json import parse as parse_cql2_json
-from pygeofilter.parsers.cql2_text import parse as parse_cql2_text
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from kernel.errors import InvalidInput, NotFound
-from layers import queries, selection
+from layers import cql_parse, queries, selection
 from layers.catalogue import LAYERS, Layer
 from layers.database import Database
 
@@ -187,8 +185,10 @@ class Items:
         if lang not in ("cql2-text", "cql2-json"):
             raise InvalidInput("filter-lang must be cql2-text or cql2-json")
         try:
-            node = parse_cql2_text(text) if lang == "cql2-text" else parse_cql2_json(
+            node = cql_parse.parse_text(text) if lang == "cql2-text" else cql_parse.parse_json(
                 json.loads(text))
+        except cql_parse.CQLError as err:
+            raise InvalidInput(err.message) from None
         except Exception:  # the parsers raise many unrelated types on bad input
             raise InvalidInput(f"filter is not valid {lang}") from None
         crs = params.get("filter-crs", CRS84)

@@ -34,7 +34,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from geoserver import auth, openapi
 from geoserver.settings import Settings
 from kernel.errors import Unavailable
-from layers import database, feature_rules
+from layers import cql_functions, database, feature_rules
 from layers.catalogue import layer_for_table
 from layers.database import Database
 
@@ -45,6 +45,23 @@ TILESETS_VECTOR = "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector"
 DATASET_TILES_CONFORMANCE = tuple(
     f"http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/{name}"
     for name in ("dataset-tilesets", "collections-selection"))
+# Features Part 3 and CQL2 (21-065r2) as layers/cql*.py implement them (tests/test_cql*.py):
+# not the HTML items of pygeoapi, whose own pygeofilter parser reads the older draft.
+FILTER_CONFORMANCE = tuple(
+    f"http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/{name}"
+    for name in ("filter", "features-filter", "queryables", "queryables-query-parameters")
+) + tuple(
+    f"http://www.opengis.net/spec/cql2/1.0/conf/{name}"
+    for name in ("basic-cql2", "advanced-comparison-operators", "case-insensitive-comparison",
+                 "accent-insensitive-comparison", "basic-spatial-functions",
+                 "basic-spatial-functions-plus", "spatial-functions", "temporal-functions",
+                 "array-functions", "property-property", "functions", "arithmetic",
+                 "cql2-text", "cql2-json"))
+# Processes Part 1 (tests/test_processes_owslib.py): not html (/jobs answers JSON only), not
+# job-list (no status, type, datetime or duration filters on /jobs), not callback.
+PROCESSES_CONFORMANCE = tuple(
+    f"http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/{name}"
+    for name in ("core", "ogc-process-description", "json", "oas30", "dismiss"))
 
 
 # --- configuration ------------------------------------------------------------------------
@@ -268,7 +285,7 @@ def landing_page(api: API, request: APIRequest):
 def conformance(api: API, request: APIRequest):
     """The conformance classes: pygeoapi's, plus those our own routes implement (Features
     Part 4: create, replace, delete, update by merge patch, If-Match ETags, on features; the
-    dataset tilesets of OGC API Tiles)."""
+    dataset tilesets of OGC API Tiles; Features Part 3 and CQL2; Processes)."""
     document = {"conformsTo": declared_classes(api)}
     headers = request.get_response_headers(**api.api_headers)
     if request.format == F_HTML:
@@ -278,9 +295,19 @@ def conformance(api: API, request: APIRequest):
     return headers, 200, to_json(document, api.pretty_print)
 
 
+def functions(api: API, request: APIRequest):
+    """The functions CQL2 filters may call (Features Part 3 /functions), described in the
+    request's language (Arabic or English)."""
+    lang = "ar" if request.locale.language == "ar" else "en"
+    headers = request.get_response_headers(**api.api_headers)
+    headers["Content-Type"] = "application/json"
+    return headers, 200, to_json(cql_functions.describe(lang), api.pretty_print)
+
+
 def declared_classes(api: API) -> list[str]:
     """pygeoapi's classes for the configured resources (as pygeoapi.api.conformance lists
-    them: our processes are not resources, so no Processes class yet) and ours, sorted."""
+    them: our processes are not resources, so none of its Processes classes, callback among
+    them) and ours, sorted."""
     apis = all_apis()
     declared = set(CONFORMANCE_CLASSES)
     for resource in api.config["resources"].values():
@@ -291,4 +318,6 @@ def declared_classes(api: API) -> list[str]:
                 declared.update(apis["itemtypes"].CONFORMANCE_CLASSES_FEATURES)
     declared.update(openapi.PART4_CONFORMANCE)
     declared.update(DATASET_TILES_CONFORMANCE)
+    declared.update(FILTER_CONFORMANCE)
+    declared.update(PROCESSES_CONFORMANCE)
     return sorted(declared)

@@ -103,6 +103,7 @@ def pygeoapi_routes(api: ogc.AmanatAPI, services: Services) -> list[BaseRoute]:
         Route("/", on(api, ogc.landing_page), methods=READS),
         Route("/openapi", on(api, openapi_), methods=READS),
         Route("/conformance", on(api, ogc.conformance), methods=READS),
+        Route("/functions", on(api, ogc.functions), methods=READS),
         Route("/TileMatrixSets", on(api, tiles.tilematrixsets), methods=READS),
         Route("/TileMatrixSets/{matrix}", on(api, tiles.tilematrixset, "matrix"),
               methods=READS),

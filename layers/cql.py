@@ -12,13 +12,9 @@ Two pygeofilter 0.4.0 quirks are absorbed here:
 - its LIKE nodes name '.' as the single-character wildcard, an ECQL leftover; CQL2 says '_', and
   '_' is what is applied ('.' matches a dot).
 """
-import math
 import re
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
-from decimal import Decimal
+from datetime import date, timedelta
 from functools import singledispatchmethod
-from string import Formatter
 
 import shapely
 import shapely.errors
@@ -28,24 +24,26 @@ from psycopg import sql
 from pygeofilter import ast, values
 from pygeofilter.cql2 import get_op
 
+from layers import cql_functions
 from layers.catalogue import Layer
+from layers.cql_parse import IntDiv, Mod, Power
+from layers.cql_terms import CQLError, Term, field_kind, inferred_kind, kind_name, literal, number
+from layers.cql_terms import compose as _compose
+from layers.cql_terms import shown as _shown
 
 __all__ = ["CQLError", "to_sql"]
 
 UTM = 32639
-INT64 = 2**63
-SQL_TYPES = {"integer": "bigint", "number": "numeric", "string": "text", "date": "date",
-             "date-time": "timestamptz", "boolean": "boolean", "array": "text[]"}
 FAMILIES = {"integer": "number", "number": "number", "date": "time", "date-time": "time",
             "string": "string", "boolean": "boolean"}
-KIND_NAMES = {"integer": "an integer", "number": "a number", "string": "a string",
-              "date": "a date", "date-time": "a timestamp", "boolean": "a boolean",
-              "array": "an array of strings", "geometry": "a geometry"}
 COMPARISONS = {ast.Equal: "{a} = {b}", ast.NotEqual: "{a} <> {b}", ast.LessThan: "{a} < {b}",
                ast.LessEqual: "{a} <= {b}", ast.GreaterThan: "{a} > {b}",
                ast.GreaterEqual: "{a} >= {b}"}
 ARITHMETIC = {ast.Add: "({a} + {b})", ast.Sub: "({a} - {b})", ast.Mul: "({a} * {b})",
-              ast.Div: "({a}::numeric / NULLIF({b}, 0))"}
+              ast.Div: "({a}::numeric / NULLIF({b}, 0))", Mod: "mod({a}, NULLIF({b}, 0))",
+              IntDiv: "div({a}::numeric, NULLIF({b}, 0)::numeric)",
+              Power: "power({a}::numeric, {b}::numeric)"}
+DIVISIONS = (ast.Div, Mod, IntDiv)
 # CQL2 temporal relations on periods [b1, e1] and [b2, e2]; an instant is a period with b = e.
 INTERSECTS = "{b1} <= {e2} AND {e1} >= {b2}"
 TEMPORAL = {
@@ -72,25 +70,6 @@ STORAGE_CRS = re.compile(r"(CRS84|EPSG:+(0/)?4326|EPSG/0/4326)$", re.IGNORECASE)
 RELATE_PATTERN = re.compile(r"^[012TF*]{9}$", re.IGNORECASE)
 
 
-class CQLError(Exception):
-    """A filter that cannot be applied; `message` is safe to show the client."""
-
-    def __init__(self, message: str):
-        """Keep the client-safe message."""
-        super().__init__(message)
-        self.message = message
-
-
-@dataclass(frozen=True)
-class Term:
-    """A translated operand: its SQL, its parameters in placeholder order, its kind."""
-
-    code: sql.Composable
-    params: tuple = ()
-    kind: str = "boolean"
-    label: str = "the expression"
-
-
 DEFAULT_MAX_VERTICES = 10_000
 
 
@@ -101,24 +80,6 @@ def to_sql(node, layer: Layer, max_vertices: int = DEFAULT_MAX_VERTICES
     term = _Translator(layer, max_vertices).condition(node)
     return term.code, list(term.params)
 
-
-def _compose(template: str, kind: str = "boolean", label: str = "the expression",
-             **terms: Term) -> Term:
-    """Fill a constant template with terms, keeping parameters in placeholder order."""
-    names = [name for _, name, _, _ in Formatter().parse(template) if name]
-    composed = sql.SQL(template).format(**{name: term.code for name, term in terms.items()})
-    return Term(composed, tuple(p for name in names for p in terms[name].params), kind, label)
-
-
-def _shown(value) -> str:
-    """A client value quoted for an error message (dates as ISO text, long values cut)."""
-    text = f"'{value.isoformat()}'" if isinstance(value, date) else repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _kind_name(term: Term) -> str:
-    """`term`'s kind in words."""
-    return KIND_NAMES.get(term.kind, term.kind)
 
 
 def _is_literal(value) -> bool:
@@ -132,118 +93,17 @@ def _operator(node) -> str:
         return f"function {node.name!r}"
     if isinstance(node, (ast.TemporalPredicate, ast.SpatialComparisonPredicate,
                          ast.ArrayPredicate, ast.Comparison, ast.Arithmetic)):
-        op = get_op(node) or node.op.value
+        op = get_op(node) or getattr(node.op, "value", node.op)
         return f"operator {op.upper()}"
     return f"operator {type(node).__name__.upper()}"
-
-
-def _number(value, label: str) -> float:
-    """A finite JSON/CQL number (booleans are not numbers)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise CQLError(f"{label} must be a finite number, not {_shown(value)}")
-    return float(value)
-
-
-# Literal coercion: each function returns (kind, value) or None when the value does not fit.
-
-def _to_integer(value):
-    """An integer literal (a fractional one compares as a number, never rounded)."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        if not -INT64 <= value < INT64:
-            raise CQLError(f"{_shown(value)} is out of range for an integer")
-        return "integer", value
-    return _to_number(value)
-
-
-def _to_number(value):
-    """A finite numeric literal, exact as a decimal."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    if isinstance(value, float) and not math.isfinite(value):
-        raise CQLError(f"{_shown(value)} is not a finite number")
-    return "number", Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
-
-
-def _to_string(value):
-    """A string literal PostgreSQL can hold."""
-    if not isinstance(value, str):
-        return None
-    if "\x00" in value:
-        raise CQLError("string literals cannot contain NUL characters")
-    return "string", value
-
-
-def _to_temporal(value):
-    """A date or timestamp literal; ISO 8601 strings are accepted too."""
-    if isinstance(value, str):
-        for parse in (date.fromisoformat, datetime.fromisoformat):
-            try:
-                return _to_temporal(parse(value))
-            except ValueError:
-                continue
-        return None
-    if isinstance(value, datetime):
-        return "date-time", value.astimezone(timezone.utc) if value.tzinfo else value
-    if isinstance(value, date):
-        return "date", value
-    return None
-
-
-def _to_boolean(value):
-    """A boolean literal."""
-    return ("boolean", value) if isinstance(value, bool) else None
-
-
-def _to_array(value):
-    """An array literal of strings."""
-    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        return None
-    if any("\x00" in item for item in value):
-        raise CQLError("string literals cannot contain NUL characters")
-    return "array", list(value)
-
-
-COERCE = {"integer": _to_integer, "number": _to_number, "string": _to_string,
-          "date": _to_temporal, "date-time": _to_temporal, "boolean": _to_boolean,
-          "array": _to_array}
-
-
-def _field_kind(schema: dict) -> str:
-    """The kind of a catalogue field from its JSON schema."""
-    if schema.get("format") in ("date", "date-time"):
-        return schema["format"]
-    return schema.get("type", "string")
-
-
-def _inferred_kind(value) -> str:
-    """The kind of a literal met with nothing to be typed after."""
-    for kind, types in (("boolean", bool), ("integer", int), ("number", float),
-                        ("string", str), ("date-time", datetime), ("date", date),
-                        ("array", list)):
-        if isinstance(value, types):
-            return kind
-    raise CQLError(f"{_shown(value)} cannot be used as a value here")
-
-
-def _literal(value, against: Term) -> Term:
-    """A bound parameter typed after `against`, or a CQLError naming both sides."""
-    coerce = COERCE.get(against.kind)
-    result = coerce(value) if coerce else None
-    if result is None:
-        raise CQLError(f"{against.label} is {_kind_name(against)}; {_shown(value)} is not")
-    kind, coerced = result
-    cast = sql.SQL("%s::{}").format(sql.SQL(SQL_TYPES[kind]))
-    return Term(cast, (coerced,), kind, f"the value {_shown(value)}")
 
 
 def _comparable(left: Term, right: Term) -> None:
     """Refuse to compare operands of different kinds (a number with a string, ...)."""
     family = FAMILIES.get(left.kind)
     if family is None or family != FAMILIES.get(right.kind):
-        raise CQLError(f"cannot compare {left.label} ({_kind_name(left)}) "
-                       f"with {right.label} ({_kind_name(right)})")
+        raise CQLError(f"cannot compare {left.label} ({kind_name(left)}) "
+                       f"with {right.label} ({kind_name(right)})")
 
 
 def _scalar(term: Term) -> Term:
@@ -257,9 +117,9 @@ def _scalar(term: Term) -> Term:
     return term
 
 
-def _like_pattern(node: ast.Like) -> str:
+def _like_pattern(pattern: str, node: ast.Like) -> str:
     """The CQL2 pattern as a PostgreSQL LIKE pattern with backslash as its escape."""
-    out, chars = [], iter(node.pattern)
+    out, chars = [], iter(pattern)
     for char in chars:
         if char == node.escapechar:
             char = next(chars, None)
@@ -305,8 +165,8 @@ def _metric(term: Term) -> Term:
 
 def _envelope(minx, miny, maxx, maxy, metric: bool = False) -> Term:
     """ST_MakeEnvelope of four bound numbers in EPSG:4326."""
-    xs = sorted(_number(v, "envelope coordinates") for v in (minx, maxx))
-    ys = sorted(_number(v, "envelope coordinates") for v in (miny, maxy))
+    xs = sorted(number(v, "envelope coordinates") for v in (minx, maxx))
+    ys = sorted(number(v, "envelope coordinates") for v in (miny, maxy))
     _lon_lat(xs[0], ys[0], xs[1], ys[1])
     term = Term(sql.SQL("ST_MakeEnvelope(%s, %s, %s, %s, 4326)"), (xs[0], ys[0], xs[1], ys[1]),
                 "geometry", "the envelope")
@@ -341,7 +201,7 @@ def _metres(distance, units) -> float:
     factor = UNITS.get(units.lower() if isinstance(units, str) else units)
     if factor is None:
         raise CQLError(f"unknown distance unit {_shown(units)}; use metres")
-    metres = _number(distance, "the distance") * factor
+    metres = number(distance, "the distance") * factor
     if metres < 0:
         raise CQLError("the distance must not be negative")
     return metres
@@ -384,7 +244,7 @@ class _Translator:
             shown = "" if name in self.layer.personal else f" {_shown(name)}"
             raise CQLError(f"unknown property{shown}; the queryable properties of "
                            f"{self.layer.id} are: {', '.join(self.queryables())}")
-        return self.column(name, _field_kind(schema), label)
+        return self.column(name, field_kind(schema), label)
 
     def operand(self, value, against: Term | None = None) -> Term:
         """An expression or literal; a literal is typed after `against` when given."""
@@ -393,15 +253,14 @@ class _Translator:
         if isinstance(value, ast.Arithmetic):
             return self.arithmetic(value)
         if isinstance(value, ast.Function):
-            raise CQLError(f"{_operator(value)} is not supported: filters here take no "
-                           "function calls")
+            return self.function(value)
         if isinstance(value, ast.Node):
             raise CQLError(f"a condition ({_operator(value)}) cannot be used as a value")
         if isinstance(value, (values.Geometry, values.Envelope)):
             return _geometry_literal(value, self.max_vertices)
         if against is None:
-            against = Term(sql.SQL(""), (), _inferred_kind(value), "the value")
-        return _literal(value, against)
+            against = Term(sql.SQL(""), (), inferred_kind(value), "the value")
+        return literal(value, against)
 
     def pair(self, lhs, rhs) -> tuple[Term, Term]:
         """Two operands of a comparison; a literal is typed after the other side."""
@@ -411,15 +270,34 @@ class _Translator:
         left = _scalar(self.operand(lhs))
         return left, self.operand(rhs, left)
 
+    def function(self, node: ast.Function) -> Term:
+        """A call of a function of layers.cql_functions; a BBOX(...) call is an envelope."""
+        if node.name == "bbox":
+            return self.bbox(node)
+        name = cql_functions.check_arity(node.name, len(node.arguments))
+        string = Term(sql.SQL(""), (), "string", f"the argument of {name.upper()}")
+        return cql_functions.call(name, [self.operand(arg, string) for arg in node.arguments])
+
+    def bbox(self, node: ast.Function, metric: bool = False) -> Term:
+        """A CQL2 BBOX literal: 4 numbers (or 6, with heights, which are dropped)."""
+        coordinates = node.arguments
+        if len(coordinates) not in (4, 6):
+            raise CQLError("BBOX takes 4 numbers (west, south, east, north) or 6")
+        if len(coordinates) == 6:
+            coordinates = [coordinates[i] for i in (0, 1, 3, 4)]
+        return _envelope(*coordinates, metric=metric)
+
     def arithmetic(self, node: ast.Arithmetic) -> Term:
-        """+, -, *, / on numbers (division is exact, and NULL where the divisor is zero)."""
+        """+, -, *, /, %, div, ^ on numbers (division is exact, and NULL where the divisor is
+        zero; div is the integer part of the quotient)."""
         left, right = self.pair(node.lhs, node.rhs)
         for term in (left, right):
             if term.kind not in ("integer", "number"):
-                raise CQLError(f"arithmetic needs numbers; {term.label} is {_kind_name(term)}")
-        if isinstance(node, ast.Div) and _is_literal(node.rhs) and node.rhs == 0:
+                raise CQLError(f"arithmetic needs numbers; {term.label} is {kind_name(term)}")
+        if isinstance(node, DIVISIONS) and _is_literal(node.rhs) and node.rhs == 0:
             raise CQLError("division by zero")
-        integral = left.kind == right.kind == "integer" and not isinstance(node, ast.Div)
+        integral = isinstance(node, IntDiv) or (
+            left.kind == right.kind == "integer" and not isinstance(node, (ast.Div, Power)))
         return _compose(ARITHMETIC[type(node)], "integer" if integral else "number",
                         "the arithmetic expression", a=left, b=right)
 
@@ -427,21 +305,25 @@ class _Translator:
         """A spatial operand: the layer's geometry or a geometry literal."""
         if isinstance(value, (values.Geometry, values.Envelope)):
             return _geometry_literal(value, self.max_vertices, metric)
+        if isinstance(value, ast.Function) and value.name == "bbox":
+            return self.bbox(value, metric)
         term = self.operand(value)
         if term.kind != "geometry":
             raise CQLError(f"spatial operators need geometries; {term.label} is "
-                           f"{_kind_name(term)}")
+                           f"{kind_name(term)}")
         if metric:
             return self.column(self.layer.metric_geometry_column, "geometry", term.label)
         return term
 
     def array(self, value) -> Term:
         """An array operand: an array property or a list of strings."""
+        if isinstance(value, str):   # CQL2 text reads ('a') as 'a': a one-element array
+            value = [value]
         if isinstance(value, list):
-            return _literal(value, Term(sql.SQL(""), (), "array", "an array operand"))
+            return literal(value, Term(sql.SQL(""), (), "array", "an array operand"))
         term = self.operand(value)
         if term.kind != "array":
-            raise CQLError(f"array operators need arrays; {term.label} is {_kind_name(term)}")
+            raise CQLError(f"array operators need arrays; {term.label} is {kind_name(term)}")
         return term
 
     def period(self, value, against: Term | None) -> tuple[Term, Term]:
@@ -451,7 +333,7 @@ class _Translator:
         term = self.operand(value, against)
         if term.kind not in ("date", "date-time"):
             raise CQLError(f"temporal operators need dates or timestamps; {term.label} is "
-                           f"{_kind_name(term)}")
+                           f"{kind_name(term)}")
         return term, term
 
     def interval(self, value: values.Interval, against: Term | None) -> tuple[Term, Term]:
@@ -473,12 +355,25 @@ class _Translator:
             return Term(sql.SQL(f"'{infinity}'::{cast}"), (), against.kind, "an open end")
         return self.period(value, against)[0]
 
+    def pattern(self, pattern, node: ast.Like, value: Term) -> Term:
+        """A LIKE pattern: a string literal, or CASEI / ACCENTI of one."""
+        if isinstance(pattern, str):
+            return literal(_like_pattern(pattern, node), value)
+        if isinstance(pattern, ast.Function) and cql_functions.known(pattern.name):
+            name = cql_functions.check_arity(pattern.name, len(pattern.arguments))
+            inner = self.pattern(pattern.arguments[0], node, value)
+            return cql_functions.call(name, [inner])
+        raise CQLError("the LIKE pattern must be a string literal, or CASEI or ACCENTI of one")
+
     # --- conditions ---------------------------------------------------------------------
 
     @singledispatchmethod
     def condition(self, node) -> Term:
         """The SQL condition for a node, dispatched on its type; unknown nodes are refused."""
-        if isinstance(node, (ast.Attribute, ast.Arithmetic)):
+        if isinstance(node, ast.Function) and node.name != "bbox":
+            name = cql_functions.check_arity(node.name, len(node.arguments))
+            raise CQLError(f"{name.upper()} gives a string; a filter needs a condition")
+        if isinstance(node, (ast.Attribute, ast.Arithmetic, ast.Function)):
             raise CQLError("a filter must be a condition, not a value")
         if isinstance(node, ast.Node):
             raise CQLError(f"{_operator(node)} is not supported")
@@ -523,10 +418,8 @@ class _Translator:
     def _like(self, node: ast.Like) -> Term:
         value = self.operand(node.lhs)
         if value.kind != "string":
-            raise CQLError(f"LIKE needs a string; {value.label} is {_kind_name(value)}")
-        if not isinstance(node.pattern, str):
-            raise CQLError("the LIKE pattern must be a string literal")
-        pattern = _literal(_like_pattern(node), value)
+            raise CQLError(f"LIKE needs a string; {value.label} is {kind_name(value)}")
+        pattern = self.pattern(node.pattern, node, value)
         operator = ("NOT " if node.not_ else "") + ("ILIKE" if node.nocase else "LIKE")
         return _compose("{a} " + operator + " {b} ESCAPE '\\'", a=value, b=pattern)
 

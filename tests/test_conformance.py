@@ -41,6 +41,26 @@ class TestLandingAndConformance:
         assert "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs" in classes
 
 
+    def test_conformance_declares_exactly_the_part_3_and_cql2_classes_implemented(self, client):
+        classes = client.get("/ogc/conformance?f=json").json()["conformsTo"]
+        part3 = "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/"
+        cql2 = "http://www.opengis.net/spec/cql2/1.0/conf/"
+        assert sorted(c[len(part3):] for c in classes if c.startswith(part3)) == [
+            "features-filter", "filter", "queryables", "queryables-query-parameters"]
+        assert sorted(c[len(cql2):] for c in classes if c.startswith(cql2)) == [
+            "accent-insensitive-comparison", "advanced-comparison-operators", "arithmetic",
+            "array-functions", "basic-cql2", "basic-spatial-functions",
+            "basic-spatial-functions-plus", "case-insensitive-comparison", "cql2-json",
+            "cql2-text", "functions", "property-property", "spatial-functions",
+            "temporal-functions"]
+
+    def test_conformance_declares_the_processes_classes_that_hold_and_not_callback(self, client):
+        classes = client.get("/ogc/conformance?f=json").json()["conformsTo"]
+        base = "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/"
+        assert sorted(c[len(base):] for c in classes if c.startswith(base)) == [
+            "core", "dismiss", "json", "oas30", "ogc-process-description"]
+
+
 class TestCollections:
     @pytest.mark.parametrize("collection", COLLECTIONS)
     def test_collection_lists_crs84_first_and_its_storage_crs(self, client, collection):

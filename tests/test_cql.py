@@ -278,10 +278,10 @@ def test_beyond_is_the_complement_of_dwithin(db):
         db, "parcels", within)
 
 
-def test_dwithin_cannot_be_sent_as_cql2_json_with_this_pygeofilter(client):
+def test_dwithin_is_not_cql2_1_0_and_is_refused_as_an_unknown_function(client):
     cql = {"op": "s_dwithin", "args": [{"property": "geometry"},
                                        {"type": "Point", "coordinates": [50.1, 26.4]}, 100]}
-    assert _rejection(_json(client, "parcels", cql)) == "Bad CQL JSON"
+    assert _rejection(_json(client, "parcels", cql)).startswith("unknown function 's_dwithin';")
 
 
 # --- arrays ----------------------------------------------------------------------------------
@@ -405,13 +405,10 @@ def test_quoted_injection_in_a_cql2_text_property_name_is_an_unknown_property(cl
     assert description.startswith("unknown property 'parcel_no OR 1=1 --'")
 
 
-def test_function_call_is_400_naming_the_function(client):
+def test_unknown_function_call_is_400_naming_it_and_the_known_ones(client):
     description = _rejection(_text(client, "parcels", "pg_sleep(10) = 1"))
-    assert "function 'pg_sleep' is not supported" in description
-
-
-def test_casei_is_400_as_an_unsupported_function(client):
-    assert "not supported" in _rejection(_text(client, "parcels", "CASEI(land_use) = 'park'"))
+    assert description == ("unknown function 'pg_sleep'; the functions filters may call are: "
+                           "CASEI, ACCENTI (see /ogc/functions)")
 
 
 def test_self_intersecting_polygon_is_400(client):
