@@ -164,7 +164,10 @@ async def _http_error(request: Request, exc: HTTPException):
 
 
 async def _validation_error(request: Request, exc: RequestValidationError):
-    """A parameter that does not validate: 400 naming the parameters (not echoing values)."""
+    """A parameter that does not validate: 400 naming the parameters (not echoing values);
+    a body that is not JSON at all is said to be so."""
+    if any(err.get("type") == "json_invalid" for err in exc.errors()):
+        return errors.error_response(400, "InvalidParameterValue", "the body is not valid JSON")
     names = sorted({str(loc[-1]) if loc[0] != "body" else "body"
                     for loc in (err.get("loc") or ("request",) for err in exc.errors())})
     return errors.error_response(400, "InvalidParameterValue",

@@ -316,30 +316,56 @@ GEOMETRY_DEPTH = {"Point": 1, "MultiPoint": 2, "LineString": 2, "MultiLineString
 async def check_geojson_body(request: Request) -> None:
     """A POST body (statistics over a shape) is a Feature or FeatureCollection whose geometries
     are GeoJSON geometries with finite, in-range coordinates and at most MAX_BODY_VERTICES
-    vertices (infinite or null geometries answered 500 inside TiTiler; found by fuzzing)."""
+    vertices (infinite or null geometries, a geometry type that is an object: 500s inside
+    TiTiler or here; found by fuzzing)."""
     if request.method != "POST":
         return
     try:
         body = json.loads(await request.body())
     except ValueError:
-        return   # not JSON at all: FastAPI's own body validation answers 400
-    if not isinstance(body, dict):
-        return
-    if body.get("type") == "FeatureCollection" and isinstance(body.get("features"), list):
-        features = body["features"]
-    elif body.get("type") == "Feature":
-        features = [body]
-    else:
-        return   # not a Feature(Collection): FastAPI's body validation answers 400
+        raise InvalidInput("the body must be a GeoJSON Feature or FeatureCollection") from None
     counter = [0]
     geographic = _geographic(request.query_params)
-    for feature in features:
-        geometry = feature.get("geometry") if isinstance(feature, dict) else None
-        if not isinstance(geometry, dict) or geometry.get("type") not in GEOMETRY_DEPTH:
-            raise InvalidInput("each feature needs a Point, LineString or Polygon geometry "
-                               "(or their Multi- forms)")
-        _check_coordinates(geometry.get("coordinates"), GEOMETRY_DEPTH[geometry["type"]],
-                           geographic, counter)
+    for feature in _features(body):
+        _check_feature(feature, geographic, counter)
+
+
+def _features(body) -> list:
+    """The features of a GeoJSON Feature or FeatureCollection body, or InvalidInput."""
+    kind = body.get("type") if isinstance(body, dict) else None
+    if kind == "Feature":
+        return [body]
+    if kind == "FeatureCollection":
+        if not isinstance(body.get("features"), list):
+            raise InvalidInput("a FeatureCollection needs a 'features' array")
+        return body["features"]
+    raise InvalidInput("the body must be a GeoJSON Feature or FeatureCollection")
+
+
+def _check_feature(feature, geographic: bool, counter: list[int]) -> None:
+    """One Feature: type 'Feature', properties an object or null, a checked geometry."""
+    if not isinstance(feature, dict) or feature.get("type") != "Feature":
+        raise InvalidInput("each feature must be a GeoJSON Feature (type 'Feature')")
+    if not isinstance(feature.get("properties", {}), (dict, type(None))):
+        raise InvalidInput("feature properties must be an object or null")
+    _check_bbox_member(feature.get("bbox"))
+    geometry = feature.get("geometry")
+    kind = geometry.get("type") if isinstance(geometry, dict) else None
+    if not isinstance(kind, str) or kind not in GEOMETRY_DEPTH:
+        raise InvalidInput("each feature needs a Point, LineString or Polygon geometry "
+                           "(or their Multi- forms)")
+    _check_bbox_member(geometry.get("bbox"))
+    _check_coordinates(geometry.get("coordinates"), GEOMETRY_DEPTH[kind], geographic, counter)
+
+
+def _check_bbox_member(value) -> None:
+    """A GeoJSON 'bbox' member, when present: 4 or 6 finite numbers."""
+    if value is None:
+        return
+    if (not isinstance(value, list) or len(value) not in (4, 6)
+            or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                       and _number(str(v)) is not None for v in value)):
+        raise InvalidInput("a GeoJSON bbox must be 4 or 6 finite numbers")
 
 
 def _check_coordinates(value, depth: int, geographic: bool, counter: list[int]) -> None:

@@ -280,6 +280,58 @@ def test_a_wild_geojson_statistics_body_is_400(client, sample_rasters, body):
     assert response.json()["code"] == "InvalidParameterValue"
 
 
+STATISTICS_BODY = "the body must be a GeoJSON Feature or FeatureCollection"
+GEOMETRY_KIND = ("each feature needs a Point, LineString or Polygon geometry "
+                 "(or their Multi- forms)")
+
+
+@pytest.mark.parametrize("body, message", [
+    (_feature({"type": {"x": 1}, "coordinates": [50.1, 26.4]}), GEOMETRY_KIND),   # a 500 before
+    (_feature({"type": ["Point"], "coordinates": [50.1, 26.4]}), GEOMETRY_KIND),
+    (_feature({"type": 7, "coordinates": [50.1, 26.4]}), GEOMETRY_KIND),
+    (_feature({"coordinates": [50.1, 26.4]}), GEOMETRY_KIND),
+    (_feature("Point"), GEOMETRY_KIND),
+    ([_feature({"type": "Point", "coordinates": [50.1, 26.4]})], STATISTICS_BODY),
+    ("Feature", STATISTICS_BODY),
+    ({"type": {"Feature": 1}}, STATISTICS_BODY),
+    ({"type": "Point", "coordinates": [50.1, 26.4]}, STATISTICS_BODY),
+    ({"type": "FeatureCollection", "features": {"0": {}}},
+     "a FeatureCollection needs a 'features' array"),
+    ({"type": "FeatureCollection", "features": [7]},
+     "each feature must be a GeoJSON Feature (type 'Feature')"),
+    ({"type": "FeatureCollection", "features": [{"type": {"a": 1}}]},
+     "each feature must be a GeoJSON Feature (type 'Feature')"),
+    ({**_feature({"type": "Point", "coordinates": [50.1, 26.4]}), "properties": "x"},
+     "feature properties must be an object or null"),
+    ({**_feature({"type": "Point", "coordinates": [50.1, 26.4]}), "bbox": {"w": 1}},
+     "a GeoJSON bbox must be 4 or 6 finite numbers"),
+    (_feature({"type": "Point", "coordinates": [50.1, 26.4], "bbox": [1, 2, "3", 4]}),
+     "a GeoJSON bbox must be 4 or 6 finite numbers"),
+    (_feature({"type": "Point", "coordinates": {"x": 50.1}}),
+     "geometry coordinates must be non-empty arrays"),
+    (_feature({"type": "Point", "coordinates": ["50.1", "26.4"]}),
+     "a position must be 2 or 3 numbers"),
+    (_feature({"type": "Polygon", "coordinates": [[{"x": 1}]]}),
+     "geometry coordinates must be non-empty arrays"),
+])
+def test_a_malformed_statistics_body_is_a_400_naming_the_problem(client, sample_rasters, body,
+                                                                 message):
+    response = client.post("/raster/elevation/statistics", json=body)
+    assert response.status_code == 400, response.text
+    assert response.json() == {"type": "InvalidParameterValue", "code": "InvalidParameterValue",
+                               "description": message}
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"", STATISTICS_BODY), (b"NaN", STATISTICS_BODY),
+    (b"{", "the body is not valid JSON"), (b"\xff\xfe", "the body is not valid JSON")])
+def test_a_statistics_body_that_is_not_json_is_a_400(client, sample_rasters, content, message):
+    response = client.post("/raster/elevation/statistics", content=content,
+                           headers={"Content-Type": "application/json"})
+    assert response.status_code == 400, response.text
+    assert response.json()["description"] == message
+
+
 # OpenAPI
 
 def test_every_imagery_route_is_in_the_openapi_document(client, settings, sample_rasters):
