@@ -59,6 +59,8 @@ FILTER_CONFORMANCE = tuple(
                  "cql2-text", "cql2-json"))
 # Processes Part 1 (tests/test_processes_owslib.py): not html (/jobs answers JSON only), not
 # job-list (no status, type, datetime or duration filters on /jobs), not callback.
+EXCEPTION_TYPES = {   # Processes core /req/core/process-exception/no-such-process
+    "NoSuchProcess": "http://www.opengis.net/def/exceptions/ogcapi-processes-1/1.0/no-such-process"}
 PROCESSES_CONFORMANCE = tuple(
     f"http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/{name}"
     for name in ("core", "ogc-process-description", "json", "oas30", "dismiss"))
@@ -210,7 +212,8 @@ class AmanatAPI(API):
         """The exception document; logged (with traceback) only for server errors."""
         if int(status) >= 500:
             return super().get_exception(status, headers, format_, code, description)
-        exception = {"code": code, "type": code, "description": description}
+        exception = {"code": code, "type": EXCEPTION_TYPES.get(code, code),
+                     "description": description}
         if format_ == F_HTML:
             headers["Content-Type"] = FORMAT_TYPES[F_HTML]
             content = render_j2_template(self.tpl_config, self.config["server"]["templates"],
