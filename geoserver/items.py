@@ -114,6 +114,8 @@ class Items:
         page = await run_in_threadpool(queries.read_page, self.db, layer, feature, query.where,
                                        query.order, query.limit, 0 if query.after else query.offset,
                                        COUNT_CAP)
+        if query.after is not None and page.matched is not None:
+            page.matched += query.offset   # the cursor's condition left the earlier pages out
         return self._collection(layer, params, query, page)
 
     def _target_crs(self, layer: Layer, params: dict) -> tuple[str, int | None]:
@@ -156,7 +158,7 @@ class Items:
                           hits == "hits")
 
     def _where_bbox(self, where, layer: Layer, params: dict) -> None:
-        """bbox in CRS84 (default) or in bbox-crs, transformed by the database."""
+        """bbox in CRS84 (default) or in bbox-crs; features whose geometry intersects it."""
         if "bbox" not in params:
             if "bbox-crs" in params:
                 raise InvalidInput("bbox-crs given without bbox")
@@ -169,12 +171,10 @@ class Items:
         found = EPSG.match(uri)
         if uri not in self.crs[layer.id] or not found:
             raise InvalidInput(f"bbox-crs {uri!r} is not supported for this collection")
-        x0, y0, x1, y1 = bbox[0], bbox[1], bbox[-2], bbox[-1]
+        x0, y0, x1, y1 = selection.bbox_corners(bbox)
         if found.group(1) == "4326":  # EPSG:4326 axis order is latitude, longitude
             x0, y0, x1, y1 = y0, x0, y1, x1
-        where.add(queries.sql.SQL(
-            "t.{} && ST_Transform(ST_MakeEnvelope(%s, %s, %s, %s, %s), 4326)").format(
-            queries.sql.Identifier(layer.geometry_column)), x0, y0, x1, y1, int(found.group(1)))
+        selection.add_bbox(where, layer, (x0, y0, x1, y1), int(found.group(1)))
 
     def _filter(self, layer: Layer, params: dict):
         """The parsed CQL2 filter (its geometries in CRS84), or None."""

@@ -3,9 +3,13 @@
 Shared by the pygeoapi provider and the GeoJSON fast path, so both answer the same query the
 same way. Every problem with a client value raises `InvalidQuery`, whose message is safe to show.
 """
+import math
 from datetime import date, datetime
+from functools import lru_cache
 
 from psycopg import sql
+from pyproj import Transformer
+from pyproj.exceptions import ProjError
 
 from layers import cql
 from layers.catalogue import Layer
@@ -41,20 +45,79 @@ def typed(value: str, schema: dict, name: str):
     return value
 
 
-def add_bbox(where: Where, layer: Layer, bbox) -> None:
-    """Rows intersecting a CRS84 bbox; a box whose west edge is east of its east edge crosses
-    the antimeridian and is two boxes."""
+CRS84_SRID = 4326       # CRS84 boxes are lon/lat, the plane the layers' geometries are stored in
+DENSIFY = 64            # segments per edge of a projected box, transformed to lon/lat
+PREFILTER_MARGIN = 1e-6  # degrees (~0.1 m) around those lon/lat bounds: edges curve between
+#                          the densified points, and PostGIS's PROJ may differ in the last digits
+
+
+def bbox_corners(bbox) -> tuple[float, float, float, float]:
+    """(west, south, east, north) of a 4-number bbox or a 6-number one (heights dropped)."""
+    half = len(bbox) // 2
+    return bbox[0], bbox[1], bbox[half], bbox[half + 1]
+
+
+def _box(srid: int) -> sql.Composable:
+    """A box from four bound numbers (west, south, east, north) in `srid`: a polygon, or a
+    line or point when it has no width or height (a flat envelope polygon intersects nothing)."""
+    return sql.SQL("ST_SetSRID(ST_MakeBox2D(ST_Point(%s, %s), ST_Point(%s, %s))::geometry, "
+                   "{})").format(sql.Literal(srid))
+
+
+def _intersecting(geom: sql.Composable) -> sql.Composable:
+    """The rows whose geometry intersects one CRS84 box: the index first (&&), then exactly."""
+    return sql.SQL("({g} && {b} AND ST_Intersects({g}, {b}))").format(g=geom, b=_box(CRS84_SRID))
+
+
+def add_bbox(where: Where, layer: Layer, bbox, srid: int | None = None) -> None:
+    """Rows whose geometry intersects a bbox (OGC API Features /req/core/fc-bbox-response), not
+    merely its envelope. Without `srid` the box is CRS84; a box whose west edge is east of its
+    east edge crosses the antimeridian and is two boxes. With a projected `srid` (x, y order)
+    the geometry is compared in that CRS."""
     if not bbox:
         return
-    minx, miny, maxx, maxy = bbox[0], bbox[1], bbox[-2], bbox[-1]
-    geom = sql.Identifier(layer.geometry_column)
-    if minx <= maxx:
-        where.add(sql.SQL("t.{} && ST_MakeEnvelope(%s, %s, %s, %s, 4326)").format(geom),
-                  minx, miny, maxx, maxy)
-        return
-    where.add(sql.SQL("(t.{0} && ST_MakeEnvelope(%s, %s, 180, %s, 4326) OR "
-                      "t.{0} && ST_MakeEnvelope(-180, %s, %s, %s, 4326))").format(geom),
-              minx, miny, maxy, miny, maxx, maxy)
+    west, south, east, north = bbox_corners(bbox)
+    geom = sql.SQL("t.{}").format(sql.Identifier(layer.geometry_column))
+    if srid not in (None, CRS84_SRID):
+        _add_projected_bbox(where, geom, (west, south, east, north), srid)
+    elif west <= east:
+        where.add(_intersecting(geom), *(west, south, east, north) * 2)
+    else:
+        where.add(sql.SQL("({} OR {})").format(_intersecting(geom), _intersecting(geom)),
+                  *(west, south, 180, north) * 2, *(-180, south, east, north) * 2)
+
+
+def _add_projected_bbox(where: Where, geom: sql.Composable, corners, srid: int) -> None:
+    """A box in a projected CRS: the index with the box's lon/lat bounds (its edges densified,
+    as they curve in lon/lat), then ST_Intersects in the box's own CRS."""
+    west, south, east, north = lon_lat_bounds(corners, srid)
+    where.add(sql.SQL("({g} && {e} AND ST_Intersects(ST_Transform({g}, {p}), {b}))").format(
+        g=geom, e=_box(CRS84_SRID), p=sql.Literal(srid), b=_box(srid)),
+        west - PREFILTER_MARGIN, south - PREFILTER_MARGIN, east + PREFILTER_MARGIN,
+        north + PREFILTER_MARGIN, *corners)
+
+
+@lru_cache(maxsize=16)
+def _to_lon_lat(srid: int) -> Transformer:
+    """A transformer from `srid` to lon/lat (pyproj's are thread-safe; building one costs ms)."""
+    return Transformer.from_crs(srid, CRS84_SRID, always_xy=True)
+
+
+def lon_lat_bounds(corners, srid: int) -> tuple[float, float, float, float]:
+    """Lon/lat bounds of a box given in `srid`, from DENSIFY points per edge; InvalidQuery when
+    part of it is outside what the CRS can express (PostGIS would fail the query)."""
+    west, south, east, north = corners
+    steps = [i / DENSIFY for i in range(DENSIFY + 1)]
+    xs = [west + (east - west) * f for f in steps] * 2 + [west] * len(steps) + [east] * len(steps)
+    ys = [south] * len(steps) + [north] * len(steps) + [south + (north - south) * f
+                                                       for f in steps] * 2
+    try:
+        lons, lats = _to_lon_lat(srid).transform(xs, ys, errcheck=True)
+    except ProjError:
+        lons = lats = [math.inf]
+    if not all(map(math.isfinite, [*lons, *lats])):
+        raise InvalidQuery("bbox lies outside the area its bbox-crs can express")
+    return min(lons), min(lats), max(lons), max(lats)
 
 
 def add_datetime(where: Where, layer: Layer, interval: str | None) -> None:

@@ -73,8 +73,8 @@ def test_bbox_returns_only_intersecting_features(client, db):
                       "FROM parcels) s").fetchone()
     bbox = f"{x - 0.002},{y - 0.002},{x + 0.002},{y + 0.002}"
     body = client.get(f"/ogc/collections/parcels/items?f=json&bbox={bbox}&limit=1000").json()
-    expected = db.execute("SELECT count(*) FROM parcels WHERE geom && "
-                          "ST_MakeEnvelope(%s, %s, %s, %s, 4326)",
+    expected = db.execute("SELECT count(*) FROM parcels WHERE ST_Intersects(geom, "
+                          "ST_MakeEnvelope(%s, %s, %s, %s, 4326))",
                           [x - 0.002, y - 0.002, x + 0.002, y + 0.002]).fetchone()[0]
     assert 0 < body["numberReturned"] == expected
 
