@@ -18,11 +18,13 @@
 # Settings:
 #   FUZZ_EXAMPLES=50   examples per operation and pass
 #   FUZZ_PARCELS=2000  size of the scratch city
-#   FUZZ_ARGS=...      more schemathesis options (e.g. --phases examples,coverage,fuzzing)
+#   FUZZ_PHASES=examples,coverage,fuzzing,stateful   schemathesis phases (all by default)
+#   FUZZ_ARGS=...      more schemathesis options
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
 examples=${FUZZ_EXAMPLES:-50}
+phases=${FUZZ_PHASES:-examples,coverage,fuzzing,stateful}
 url=${FUZZ_URL:-}
 token=${FUZZ_TOKEN:-}
 export SCHEMATHESIS_HOOKS="$PWD/scripts/schemathesis_hooks.py"
@@ -78,7 +80,7 @@ run() {   # run NAME SCHEMA_URL BASE_URL [HEADER]
   out=$(mktemp -t amanat-fuzz-report.XXXXXX)
   "$VENV/bin/schemathesis" --config-file scripts/schemathesis.toml run "$schema" --url "$base" \
     --checks not_a_server_error,response_schema_conformance --max-examples "$examples" \
-    --phases examples,fuzzing --workers 2 --no-shrink --no-color "$@" ${FUZZ_ARGS:-} \
+    --phases "$phases" --workers 2 --no-shrink --no-color "$@" ${FUZZ_ARGS:-} \
     >"$out" 2>&1 || status=1
   cat "$out"
   summary+="$name: $(grep -m1 -E '^ +Tested: ' "$out" | xargs) operations, $(grep -m1 -E \
