@@ -9,6 +9,7 @@ import psycopg
 from geoserver import cli_auth
 from geoserver.cli_common import database_down as _database_down
 from geoserver.cli_common import fail as _fail
+from geoserver.cli_common import record_database
 from geoserver.cli_common import settings as _settings
 from geoserver.settings import Settings
 
@@ -99,6 +100,7 @@ def serve(workers: int | None, no_sample: bool, with_worker: bool):
     from geoserver import ogc
 
     settings = _settings()
+    record_database(settings)   # what `amanat …` uses when DATABASE_URL is not set
     _prepare_database(settings, load_sample=not no_sample)
     _check_processing(settings)
     ogc.prepare(settings)
