@@ -60,6 +60,7 @@ def _rule(methods, pattern: str, roles, media: str | None = None) -> Rule:
 WRITES = ("POST", "PUT", "PATCH", "DELETE")
 POLICY: tuple[Rule, ...] = (
     _rule(ANY, r"^/audit(/|$)", {"admin"}),
+    _rule(ANY, r"^/open311/staff(/|$)", {"service-agent", "admin"}),   # citizens/routes.py
     _rule(SAFE, r"^/ogc/collections/inspections/items/[^/]+/photos(/|$)", SIGNED_IN),
     _rule({"OPTIONS"}, r"", OPEN),
     _rule(SAFE, r"", OPEN),
@@ -67,6 +68,7 @@ POLICY: tuple[Rule, ...] = (
     _rule({"POST"}, r"^/ogc/processes/batch-compliance/execution/?$", {"analyst", "admin"}),
     _rule({"POST"}, r"^/certificates/verify/?$", OPEN),
     _rule({"POST"}, r"^/auth/token/?$", OPEN),   # browser sign-in (geoserver/signin.py)
+    _rule({"POST"}, r"^/open311/v2/requests\.(json|xml)$", OPEN),   # citizens' reports
     # reads sent with POST: CQL2-JSON item queries (Features Part 3), raster statistics of a shape
     _rule({"POST"}, r"^/ogc/collections/[^/]+/items/?$", OPEN, QUERY_MEDIA),
     _rule({"POST"}, r"^/raster/[^/]+/statistics/?$", OPEN),

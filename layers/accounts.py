@@ -23,7 +23,7 @@ from psycopg import sql
 KEY_PREFIX = "amk_"
 KEY = re.compile(r"^amk_(?P<id>[0-9a-f]{12})_(?P<secret>[A-Za-z0-9_-]{20,100})$")
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
-ROLES = ("office", "inspector", "analyst", "admin")
+ROLES = ("office", "inspector", "analyst", "admin", "service-agent")
 MIN_PASSWORD = 10
 MAX_PASSWORD = 1024      # argon2 hashes any length; this bounds the work of one attempt
 
@@ -70,6 +70,8 @@ def check_identity(name: str, role: str, office: str | None) -> None:
         raise AccountError(f"invalid office {office!r} (letters, digits, _ . @ -; at most 64)")
     if role == "office" and not office:
         raise AccountError("the office role needs --office (the office the user works for)")
+    if role == "service-agent" and not office:
+        raise AccountError("the service-agent role needs --office (the municipality code)")
 
 
 def add_user(conn, name: str, role: str, office: str | None) -> User:
