@@ -9,6 +9,8 @@ import psycopg
 from geoserver import cli_auth
 from geoserver.cli_common import database_down as _database_down
 from geoserver.cli_common import fail as _fail
+from geoserver.cli_common import guarded as _guarded
+from geoserver.cli_common import is_connection_error as _is_connection_error
 from geoserver.cli_common import record_database
 from geoserver.cli_common import settings as _settings
 from geoserver.settings import Settings
@@ -37,15 +39,6 @@ def migrate():
     click.echo(f"schema at revision {migrations.current(settings.database.dsn)}")
 
 
-def _is_connection_error(err: Exception) -> bool:
-    """True when the error (or its cause) says the database could not be reached."""
-    while err is not None:
-        if isinstance(err, psycopg.OperationalError):
-            return True
-        err = err.__cause__ or getattr(err, "orig", None)
-    return False
-
-
 @main.command("sample-city")
 @click.option("--parcels", default=20000, show_default=True, type=click.IntRange(100, 5_000_000))
 @click.option("--seed", default=1, show_default=True, type=int)
@@ -57,17 +50,16 @@ def sample_city(parcels: int, seed: int, if_empty: bool, no_imagery: bool):
     from layers import migrate as migrations
 
     settings = _settings()
-    try:
+    with _guarded():
         migrations.upgrade(settings.database.dsn)
         if if_empty and is_loaded(settings.database.dsn):
             click.echo("sample city: data already loaded, nothing to do")
             return
         counts = load_sample_city(settings.database.dsn, parcels=parcels, seed=seed)
-    except psycopg.OperationalError as err:
-        _fail(_database_down(err), 1)
     click.echo("loaded: " + ", ".join(f"{table} {n}" for table, n in counts.items()))
     if not no_imagery:
-        _sample_imagery(settings, force=True)
+        with _guarded():
+            _sample_imagery(settings, force=True)
 
 
 def _sample_imagery(settings: Settings, force: bool, strict: bool = True) -> None:
@@ -224,17 +216,20 @@ def raster_add(file: Path, raster_id: str, title: str, kind: str):
     settings = _settings()
     if not is_valid_id(raster_id):
         _fail(f"invalid --id {raster_id!r} (a-z, 0-9, '-', '_'; at most 63)")
+    if not title.strip():
+        _fail("--title is empty (the title shown in listings)")
+    with _guarded(), psycopg.connect(settings.database.dsn) as conn:
+        conn.execute("SELECT 1 FROM rasters LIMIT 1")   # reachable and migrated, before converting
     store = raster_store(settings)
     store.mkdir(parents=True, exist_ok=True)
     staged = store / f".add-{raster_id}.tif"
     try:
         cog.to_cog(file, staged, kind)
-        added = register_file(settings.database.dsn, store, staged, raster_id, title, kind,
-                              "added")
+        with _guarded():
+            added = register_file(settings.database.dsn, store, staged, raster_id,
+                                  title.strip(), kind, "added")
     except cog.RasterFileError as err:
         _fail(str(err))
-    except psycopg.OperationalError as err:
-        _fail(_database_down(err), 1)
     finally:
         staged.unlink(missing_ok=True)
     click.echo(f"raster {added.id}: {added.band_count} band(s) {added.dtype}, "
@@ -248,7 +243,7 @@ def raster_list():
     from layers.rasters import list_rasters
 
     settings = _settings()
-    with psycopg.connect(settings.database.dsn) as conn:
+    with _guarded(), psycopg.connect(settings.database.dsn) as conn:
         for r in list_rasters(conn):
             click.echo(f"{r.id}\t{r.kind}\t{r.source}\t{r.resolution_m} m\t{r.title}")
 
@@ -261,7 +256,7 @@ def raster_remove(raster_id: str):
     from layers.rasters import remove_raster
 
     settings = _settings()
-    with psycopg.connect(settings.database.dsn, autocommit=True) as conn:
+    with _guarded(), psycopg.connect(settings.database.dsn, autocommit=True) as conn:
         removed = remove_raster(conn, raster_id)
     if removed is None:
         _fail(f"no raster dataset {raster_id!r}")
@@ -283,10 +278,9 @@ def panoramas_ingest(directory: Path):
 
     settings = _settings()
     try:
-        report = ingest(settings.database.dsn, panorama_store(settings), directory,
-                        settings.panoramas)
-    except psycopg.OperationalError as err:
-        _fail(_database_down(err), 1)
+        with _guarded():
+            report = ingest(settings.database.dsn, panorama_store(settings), directory,
+                            settings.panoramas)
     except OSError as err:   # the store cannot be written: nothing was added (ingest rolls back)
         _fail(f"cannot write the panorama store {panorama_store(settings).root}: "
               f"{err.strerror or err}; nothing was ingested", 1)
@@ -301,7 +295,9 @@ def panoramas_ingest(directory: Path):
 @click.option("--force", is_flag=True, help="Redraw the sample rasters even if present.")
 def sample_imagery(force: bool):
     """Make the sample city's rasters and panoramas that are missing in this state directory."""
-    _sample_imagery(_settings(), force=force)
+    settings = _settings()
+    with _guarded():
+        _sample_imagery(settings, force=force)
 
 
 cli_auth.register(main)   # `amanat users`, `amanat keys`, `amanat audit`

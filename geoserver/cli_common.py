@@ -7,6 +7,7 @@ directory). A command run without DATABASE_URL reads that record, so after `make
 `.venv/bin/amanat …` works on the same database; it names the database it used on stderr,
 without the password. DATABASE_URL, when set, always wins.
 """
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -109,7 +110,38 @@ def settings(announce: bool = True) -> Settings:
         fail(f"{name} is invalid: {first['msg'].removeprefix('Value error, ')}")
 
 
-def database_down(err: psycopg.Error) -> str:
+def database_down(err: BaseException) -> str:
     """A one-line reason that never echoes the password."""
+    err = _cause(err)
     text = str(err).strip().splitlines()[0] if str(err).strip() else err.__class__.__name__
     return f"database unavailable ({text})"
+
+
+def is_connection_error(err: BaseException | None) -> bool:
+    """True when the error (or its cause, e.g. under SQLAlchemy's wrapper) says the database
+    could not be reached."""
+    while err is not None:
+        if isinstance(err, psycopg.OperationalError):
+            return True
+        err = err.__cause__ or getattr(err, "orig", None)
+    return False
+
+
+@contextlib.contextmanager
+def guarded():
+    """Database trouble as one line on stderr, exit 1: down, or not migrated yet."""
+    try:
+        yield
+    except psycopg.errors.UndefinedTable:
+        fail("the database has no Amanat tables yet: run `amanat migrate` first", 1)
+    except Exception as err:
+        if not is_connection_error(err):
+            raise
+        fail(database_down(err), 1)
+
+
+def _cause(err: BaseException) -> BaseException:
+    """The psycopg error under a wrapper (its message has no SQLAlchemy decoration)."""
+    while not isinstance(err, psycopg.Error) and (err.__cause__ or getattr(err, "orig", None)):
+        err = err.__cause__ or err.orig
+    return err
