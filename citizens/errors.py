@@ -1,0 +1,79 @@
+"""Domain errors of the citizen services, each with an Arabic and an English message, and their
+table (status, code, titles); citizens.routes answers them in the Open311 error format."""
+from kernel.errors import (
+    AmanatError,
+    ErrorKind,
+    ErrorTable,
+    InvalidInput,
+    NotFound,
+    TooManyRequests,
+)
+
+
+class Bilingual:
+    """An error whose client message exists in Arabic (`message_ar`) and English (`message`)."""
+
+    message_ar: str = ""
+
+    def in_language(self, english: bool) -> str:
+        """The message in English or (by default) Arabic."""
+        return self.message if english or not self.message_ar else self.message_ar
+
+
+class InvalidReport(Bilingual, InvalidInput):
+    """A report or query that cannot be used as sent (the message names the field)."""
+
+    def __init__(self, en: str, ar: str):
+        """Keep both messages."""
+        super().__init__(en)
+        self.message_ar = ar
+
+
+class UnknownService(InvalidReport):
+    """No active service category of that code."""
+
+
+class OutsideJurisdiction(InvalidReport):
+    """The point is inside no district of the Amana."""
+
+
+class ServiceNotFound(Bilingual, NotFound):
+    """GET services/{code} of a code that is not a category."""
+
+    message_ar = "لا توجد خدمة بهذا الرمز"
+    default_message = "no service with this service_code"
+
+
+class ReportNotFound(Bilingual, NotFound):
+    """No report with that number (or token)."""
+
+    message_ar = "لا يوجد بلاغ بهذا الرقم"
+    default_message = "no service request with this id"
+
+
+class TooManyReports(Bilingual, TooManyRequests):
+    """One address sent or asked more than it may in a window."""
+
+    def __init__(self, retry_after_s: int, en: str, ar: str):
+        """Keep both messages and when to retry."""
+        super().__init__(en)
+        self.message_ar, self.retry_after_s = ar, max(1, int(retry_after_s))
+
+
+class NotYourMunicipality(Bilingual, AmanatError):
+    """A service agent acting on a report of another municipality."""
+
+    message_ar = "هذا البلاغ من اختصاص بلدية أخرى"
+    default_message = "this report belongs to another municipality"
+
+
+ERRORS: ErrorTable = {
+    InvalidReport: ErrorKind(400, "InvalidParameterValue", "البلاغ غير صالح كما أُرسل",
+                             "The request cannot be used as sent"),
+    ServiceNotFound: ErrorKind(404, "NotFound", "الخدمة غير موجودة", "No such service"),
+    ReportNotFound: ErrorKind(404, "NotFound", "البلاغ غير موجود", "No such service request"),
+    TooManyReports: ErrorKind(429, "TooManyRequests", "طلبات كثيرة من هذا العنوان",
+                              "Too many requests from this address"),
+    NotYourMunicipality: ErrorKind(403, "Forbidden", "غير مسموح لك بهذا البلاغ",
+                                   "You may not act on this report"),
+}

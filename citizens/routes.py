@@ -1,0 +1,286 @@
+"""HTTP routes of the citizen services: Open311 GeoReport v2 at /open311/v2 (discovery,
+services, requests GET and POST, single requests, tokens; .json or .xml), and the staff routes
+at /open311/staff (geoserver.auth.POLICY: service agents and admins).
+
+Every error on these routes is an Open311 error list ([{"code", "description"}] or
+<errors><error>), in Arabic unless the client prefers English (Accept-Language), and so are the
+names and notes of the documents. A request never reaches the database with an unchecked value.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from urllib.parse import parse_qsl, urlencode
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from citizens import categories, open311, queries, reports, staff, submission
+from citizens.errors import ERRORS, Bilingual, InvalidReport, NotYourMunicipality
+from citizens.settings import CitizenSettings
+from kernel.errors import INTERNAL_MESSAGE, AmanatError, ErrorMap, message_of, prefers_english
+from kernel.principal import principal_of
+from layers import audit
+from layers.database import Database
+
+LOGGER = logging.getLogger(__name__)
+FORM = "application/x-www-form-urlencoded"
+READS = ["GET", "HEAD"]
+MAX_FIELDS = 200
+
+
+class NoSuchFormat(Bilingual, AmanatError):
+    """A document asked in a format other than json or xml."""
+
+    message_ar = "الصيغة غير متاحة؛ استخدم ‎.json أو ‎.xml"
+    default_message = "no such format; use .json or .xml"
+
+
+class BodyTooLarge(InvalidReport):
+    """A POST body over the bound."""
+
+
+def _english(request: Request) -> bool:
+    """Whether the client prefers English."""
+    return prefers_english(request.headers.get("accept-language"))
+
+
+def _format(request: Request) -> str:
+    """The document format of the path (json when it names none we serve)."""
+    fmt = request.path_params.get("fmt", "json")
+    return fmt if fmt in open311.FORMATS else "json"
+
+
+class Open311:
+    """The GeoReport v2 endpoints and the staff routes of one application."""
+
+    def __init__(self, db: Database, base_url: str, settings: CitizenSettings):
+        """The database, the public base URL and the settings."""
+        self.db, self.base_url, self.settings = db, base_url.rstrip("/"), settings
+        self.errors = ErrorMap(ERRORS, {NoSuchFormat: open311_kind(404),
+                                        BodyTooLarge: open311_kind(413)})
+
+    # --- answers ---------------------------------------------------------------------------
+
+    def document(self, request: Request, kind: str, body, status: int = 200,
+                 headers: dict | None = None) -> Response:
+        """A document in the format the path asks for."""
+        fmt = _format(request)
+        english = _english(request)
+        return Response(open311.render(kind, body, fmt), status_code=status,
+                        media_type=open311.FORMATS[fmt],
+                        headers={"Content-Language": "en" if english else "ar",
+                                 "Vary": "Accept-Language", **(headers or {})})
+
+    def failure(self, request: Request, exc: Exception) -> Response:
+        """An Open311 error list for a domain error (500, logged, for anything else)."""
+        kind = self.errors.kind_of(exc)
+        english = _english(request)
+        if kind is None:
+            LOGGER.error("unexpected error", exc_info=exc)
+            status, text = 500, INTERNAL_MESSAGE
+        elif isinstance(exc, Bilingual):
+            status, text = kind.status, exc.in_language(english)
+        else:
+            status = kind.status
+            text = message_of(exc) if english else f"{kind.ar}: {message_of(exc)}"
+        headers = {}
+        if getattr(exc, "retry_after_s", None):
+            headers["Retry-After"] = str(exc.retry_after_s)
+        return self.document(request, "errors", [open311.error(status, text)], status, headers)
+
+    def _checked(self, request: Request) -> None:
+        """The format is one we serve and jurisdiction_id (if given) is this Amana."""
+        if request.path_params.get("fmt", "json") not in open311.FORMATS:
+            raise NoSuchFormat()
+        reports.check_jurisdiction(self.settings, request.query_params.get("jurisdiction_id"))
+
+    # --- discovery and services --------------------------------------------------------------
+
+    async def discovery(self, request: Request) -> Response:
+        """GET discovery.{fmt}."""
+        return self.document(request, "discovery",
+                             open311.discovery(self.settings, self.base_url))
+
+    async def services(self, request: Request) -> Response:
+        """GET services.{fmt}: every active category."""
+        queries.once(list(request.query_params.multi_items()), {"jurisdiction_id", "api_key"})
+        found = await run_in_threadpool(self.db.run, categories.active)
+        english = _english(request)
+        return self.document(request, "services", [open311.service(c, english) for c in found])
+
+    async def service(self, request: Request) -> Response:
+        """GET services/{code}.{fmt}: the category's attributes."""
+        code = request.path_params["code"]
+        found = await run_in_threadpool(self.db.run,
+                                        lambda conn: categories.described(conn, code))
+        return self.document(request, "definition", open311.definition(found, _english(request)))
+
+    # --- requests ----------------------------------------------------------------------------
+
+    async def requests(self, request: Request) -> Response:
+        """GET requests.{fmt} (filters, paging) or POST (a new report, form-encoded)."""
+        if request.method == "POST":
+            return await self.submit(request)
+        codes = await run_in_threadpool(
+            self.db.run, lambda conn: {c.code for c in categories.active(conn)})
+        query = queries.parse(list(request.query_params.multi_items()), self.settings, codes)
+        rows, total = await run_in_threadpool(self.db.run,
+                                              lambda conn: reports.listing(conn, query))
+        english = _english(request)
+        body = [open311.request(row, english) for row in rows]
+        return self.document(request, "requests", body,
+                             headers=self._paging(request, query, total))
+
+    def _paging(self, request: Request, query: reports.RequestQuery, total: int) -> dict:
+        """X-Total-Count and Link (next, prev) headers of a page."""
+        params = dict(request.query_params)
+        links = []
+        for rel, page in (("next", query.page + 1), ("prev", query.page - 1)):
+            if 1 <= page and (page - 1) * query.page_size < total and page <= queries.MAX_PAGE:
+                url = f"{self.base_url}{request.url.path}?{urlencode({**params, 'page': page})}"
+                links.append(f'<{url}>; rel="{rel}"')
+        headers = {"X-Total-Count": str(total)}
+        if links:
+            headers["Link"] = ", ".join(links)
+        return headers
+
+    async def submit(self, request: Request) -> Response:
+        """POST requests.{fmt}: store a report; answers its number and token (201)."""
+        pairs = await self._form(request)
+        form = submission.parse(pairs)
+        actor = _actor(request)
+        client = request.client.host if request.client else "unknown"
+        done = await run_in_threadpool(
+            self.db.run, lambda conn: reports.submit(conn, self.settings, form, client, actor))
+        body = [open311.accepted(done, _english(request))]
+        location = f"{self.base_url}/open311/v2/requests/{done.tracking_no}.{_format(request)}"
+        return self.document(request, "requests", body, 201, {"Location": location})
+
+    async def _form(self, request: Request) -> list[tuple[str, str]]:
+        """The (name, value) pairs of a form-encoded body within its bound."""
+        media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if media != FORM:
+            raise InvalidReport(f"send the report as {FORM}", f"أرسل البلاغ بصيغة {FORM}")
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > self.settings.max_form_bytes:
+                raise BodyTooLarge(f"the form is larger than {self.settings.max_form_bytes:,} bytes",
+                                   f"النموذج أكبر من {self.settings.max_form_bytes:,} بايت")
+        try:
+            return parse_qsl(bytes(body).decode("utf-8"), keep_blank_values=True,
+                             strict_parsing=False, max_num_fields=MAX_FIELDS)
+        except (UnicodeDecodeError, ValueError):
+            raise InvalidReport("the form is not UTF-8 form-encoded text (or has too many fields)",
+                                "النموذج ليس نصًا مرمزًا بـ UTF-8 (أو حقوله كثيرة)") from None
+
+    async def one(self, request: Request) -> Response:
+        """GET requests/{id}.{fmt}: one report (a list of one, as the spec says)."""
+        queries.once(list(request.query_params.multi_items()), {"jurisdiction_id", "api_key"})
+        tracking = request.path_params["id"]
+        row = await run_in_threadpool(self.db.run, lambda conn: reports.public(conn, tracking))
+        return self.document(request, "requests", [open311.request(row, _english(request))])
+
+    async def token(self, request: Request) -> Response:
+        """GET tokens/{id}.{fmt}: the request a token stands for."""
+        token_id = request.path_params["id"]
+        tracking = await run_in_threadpool(self.db.run,
+                                           lambda conn: reports.by_token(conn, token_id))
+        return self.document(request, "requests", [open311.token(tracking, token_id)])
+
+    # --- staff -------------------------------------------------------------------------------
+
+    async def queue(self, request: Request) -> Response:
+        """GET /open311/staff/queue: reports of the caller's municipality (admins: any, or
+        ?municipality=), open and in progress unless ?status= says otherwise."""
+        given = queries.once(list(request.query_params.multi_items()),
+                             {"municipality", "status", "page", "page_size"})
+        municipality = self._municipality(request, given.get("municipality"))
+        statuses = [s.strip() for s in given.get("status", "open,in_progress").split(",")]
+        if not statuses or any(s not in staff.STATUSES for s in statuses):
+            raise InvalidReport("status must list open, in_progress, closed",
+                                "يجب أن تكون الحالة من open وin_progress وclosed")
+        size = queries.whole("page_size", given.get("page_size"), self.settings.page_size, 1000)
+        page = queries.whole("page", given.get("page"), 1, queries.MAX_PAGE)
+        rows = await run_in_threadpool(self.db.run, lambda conn: staff.queue(
+            conn, municipality, statuses, size, (page - 1) * size))
+        return JSONResponse(json.loads(json.dumps(
+            {"municipality": municipality, "page": page, "reports": rows}, default=_plain)))
+
+    def _municipality(self, request: Request, asked: str | None) -> str | None:
+        """Whose queue: an agent's own municipality only; an admin's choice (None: all)."""
+        principal = principal_of(request.scope)
+        if principal.has("admin"):
+            return asked
+        if asked is not None and asked != principal.office:
+            raise NotYourMunicipality()
+        return principal.office
+
+    async def update(self, request: Request) -> Response:
+        """PATCH (or POST) /open311/staff/requests/{id}: status, close reason, public note,
+        assignee; answers the report as the public sees it."""
+        try:
+            body = json.loads(await request.body())
+        except (ValueError, UnicodeDecodeError):
+            raise InvalidReport("the body must be JSON", "يجب أن يكون المحتوى JSON") from None
+        wanted = staff.parse_change(body)
+        tracking, actor = request.path_params["id"], _actor(request)
+
+        def work(conn):
+            staff.change(conn, actor, tracking, wanted)
+            return reports.public(conn, tracking)
+
+        row = await run_in_threadpool(self.db.run, work)
+        return self.document(request, "requests", [open311.request(row, _english(request))])
+
+
+def open311_kind(status: int):
+    """An ErrorKind of one of this module's own errors."""
+    from kernel.errors import ErrorKind
+    titles = {404: ("غير موجود", "Not found"), 413: ("المحتوى كبير جدًا", "Payload too large")}
+    return ErrorKind(status, "InvalidParameterValue", *titles[status])
+
+
+def _plain(value):
+    """JSON for dates and times."""
+    return value.isoformat(timespec="seconds") if hasattr(value, "isoformat") else str(value)
+
+
+def _actor(request: Request) -> audit.Actor:
+    """Who writes (a citizen is the public principal) and from where, for the audit trail."""
+    principal = principal_of(request.scope)
+    client = request.client.host if request.client else None
+    return audit.Actor(principal.subject, principal.kind, principal.roles, principal.office,
+                       principal.api_key_id, client, request.headers.get("user-agent"))
+
+
+def _answering(api: Open311, handler):
+    """`handler` with its errors answered as Open311 error lists."""
+    @functools.wraps(handler)
+    async def endpoint(request: Request) -> Response:
+        try:
+            api._checked(request)
+            return await handler(request)
+        except Exception as exc:  # noqa: BLE001 -- every error in the Open311 form, 500 logged
+            return api.failure(request, exc)
+    return endpoint
+
+
+def routes(db: Database, base_url: str, settings: CitizenSettings | None = None) -> list[Route]:
+    """The /open311 routes (settings from AMANAT_CITIZENS_* when not given)."""
+    api = Open311(db, base_url, settings or CitizenSettings())
+    v2, on = "/open311/v2", functools.partial(_answering, api)
+    return [
+        Route(f"{v2}/discovery.{{fmt}}", on(api.discovery), methods=READS),
+        Route(f"{v2}/services.{{fmt}}", on(api.services), methods=READS),
+        Route(f"{v2}/services/{{code}}.{{fmt}}", on(api.service), methods=READS),
+        Route(f"{v2}/requests.{{fmt}}", on(api.requests), methods=[*READS, "POST"]),
+        Route(f"{v2}/requests/{{id}}.{{fmt}}", on(api.one), methods=READS),
+        Route(f"{v2}/tokens/{{id}}.{{fmt}}", on(api.token), methods=READS),
+        Route("/open311/staff/queue", on(api.queue), methods=READS),
+        Route("/open311/staff/requests/{id}", on(api.update), methods=["PATCH", "POST"]),
+    ]
