@@ -22,6 +22,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import BaseRoute, Mount, Route, Router
 from starlette.staticfiles import StaticFiles
 
+from citizens import routes as citizen_routes
 from geoserver import imagery, ogc, signin
 from geoserver.audit_api import audit_trail
 from geoserver.dataset_tiles import CollectionTiles, DatasetTiles
@@ -51,6 +52,7 @@ def route_table(services: Services, api: ogc.AmanatAPI) -> list[BaseRoute]:
         *signin.routes(settings, services.db, services.errors),   # /auth/token, /auth/me
         *processing_routes.certificate_routes(services.processing),   # /certificates
         Route("/audit", audit_trail, methods=["GET"]),   # admins (geoserver.auth.POLICY)
+        *citizen_routes.routes(services.db, settings.server.base_url),   # /open311
         Mount("/ogc", app=_ogc_app(ogc_routes(services, api), api.config)),
         *imagery.routes(settings, services.db, services.errors),   # /raster, /panoramas
     ]
