@@ -15,10 +15,10 @@ from urllib.parse import parse_qsl, urlencode
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from citizens import categories, open311, queries, reports, staff, submission
+from citizens import categories, open311, queries, reports, staff, submission, track
 from citizens.errors import ERRORS, Bilingual, InvalidReport, NotYourMunicipality
 from citizens.settings import CitizenSettings
 from kernel.errors import INTERNAL_MESSAGE, AmanatError, ErrorMap, message_of, prefers_english
@@ -62,6 +62,7 @@ class Open311:
         self.db, self.base_url, self.settings = db, base_url.rstrip("/"), settings
         self.errors = ErrorMap(ERRORS, {NoSuchFormat: open311_kind(404),
                                         BodyTooLarge: open311_kind(413)})
+        self.pages = track.environment()
 
     # --- answers ---------------------------------------------------------------------------
 
@@ -238,6 +239,35 @@ class Open311:
         return self.document(request, "requests", [open311.request(row, _english(request))])
 
 
+    # --- the public status page ------------------------------------------------------------
+
+    async def track(self, request: Request) -> Response:
+        """GET /track[?number=R-...&lang=en]: a report's status, history and next step."""
+        given = request.query_params
+        lang = given.get("lang") or ("en" if _english(request) else "ar")
+        lang = lang if lang in ("ar", "en") else "ar"
+        english, number = lang == "en", (given.get("number") or "").strip()[:40]
+        context = {"lang": lang, "number": number, "report": None, "error": None,
+                   "amana": self.settings.amana_en if english else self.settings.amana_ar}
+        status, headers = 200, {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+        client = request.client.host if request.client else "unknown"
+        try:
+            if set(given) - {"lang", "number"}:
+                raise InvalidReport("unknown parameter", "معامل غير معروف")
+            if number:
+                context["report"] = await run_in_threadpool(self.db.run, lambda conn: track.lookup(
+                    conn, self.settings, number, client, english))
+        except AmanatError as exc:
+            kind = self.errors.kind_of(exc)
+            status = kind.status if kind else 500
+            context["error"] = (exc.in_language(english) if isinstance(exc, Bilingual)
+                                else (kind.en if english else kind.ar) if kind else INTERNAL_MESSAGE)
+            if getattr(exc, "retry_after_s", None):
+                headers["Retry-After"] = str(exc.retry_after_s)
+        html = self.pages.get_template("track.html").render(**context)
+        return HTMLResponse(html, status_code=status, headers=headers)
+
+
 def open311_kind(status: int):
     """An ErrorKind of one of this module's own errors."""
     from kernel.errors import ErrorKind
@@ -271,7 +301,7 @@ def _answering(api: Open311, handler):
 
 
 def routes(db: Database, base_url: str, settings: CitizenSettings | None = None) -> list[Route]:
-    """The /open311 routes (settings from AMANAT_CITIZENS_* when not given)."""
+    """The /open311 routes and /track (settings from AMANAT_CITIZENS_* when not given)."""
     api = Open311(db, base_url, settings or CitizenSettings())
     v2, on = "/open311/v2", functools.partial(_answering, api)
     return [
@@ -281,6 +311,7 @@ def routes(db: Database, base_url: str, settings: CitizenSettings | None = None)
         Route(f"{v2}/requests.{{fmt}}", on(api.requests), methods=[*READS, "POST"]),
         Route(f"{v2}/requests/{{id}}.{{fmt}}", on(api.one), methods=READS),
         Route(f"{v2}/tokens/{{id}}.{{fmt}}", on(api.token), methods=READS),
+        Route("/track", api.track, methods=READS),
         Route("/open311/staff/queue", on(api.queue), methods=READS),
         Route("/open311/staff/requests/{id}", on(api.update), methods=["PATCH", "POST"]),
     ]
