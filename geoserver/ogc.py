@@ -24,19 +24,22 @@ from pathlib import Path
 
 import yaml
 from psycopg import sql
+from pygeoapi import l10n
 from pygeoapi.api import API, CONFORMANCE_CLASSES, SYSTEM_LOCALE, APIRequest, all_apis
 from pygeoapi.api import landing_page as pygeoapi_landing_page
 from pygeoapi.formats import F_HTML, FORMAT_TYPES
 from pygeoapi.util import render_j2_template, to_json
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import BaseRoute, Route
 
 from geoserver import auth, openapi
 from geoserver.settings import Settings
-from kernel.errors import Unavailable
+from kernel.errors import Unavailable, prefers_english
 from layers import cql_functions, database, feature_rules
 from layers.catalogue import layer_for_table
 from layers.database import Database
+from webmap.assets import Assets
 
 LOGGER = logging.getLogger(__name__)
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
@@ -85,7 +88,18 @@ def load_config(settings: Settings) -> dict:
         return known[match.group(1)]
 
     text = settings.pygeoapi_config.read_text(encoding="utf-8")
-    return yaml.safe_load(VARIABLE.sub(value, text))
+    config = yaml.safe_load(VARIABLE.sub(value, text))
+    _resolve_templates(config, settings.pygeoapi_config.parent)
+    return config
+
+
+def _resolve_templates(config: dict, base: Path) -> None:
+    """server.templates' path and static directory relative to the configuration file (pygeoapi
+    would read them relative to the working directory)."""
+    templates = config["server"].get("templates") or {}
+    for key in ("path", "static"):
+        if key in templates:
+            templates[key] = str((base / templates[key]).resolve())
 
 
 def _extent(conn, table: str) -> tuple[list[float] | None, list[str | None]]:
@@ -234,7 +248,41 @@ def build(settings: Settings, db: Database, runtime, errors) -> AmanatAPI:
     refresh_extents(config, db)
     document = openapi_document(settings, config)
     _inject(config, db, runtime, errors, settings.limits.max_filter_vertices)
-    return AmanatAPI(config, document)
+    api = AmanatAPI(config, document)
+    api.tpl_config["amanat"] = {"assets": page_assets(settings.server.base_url)}
+    return api
+
+
+def page_assets(base_url: str) -> dict[str, str]:
+    """URLs of the web map's files the HTML pages load (Leaflet, VectorGrid, the Arabic font),
+    served by this server (geoserver/templates/ogc/_base.html)."""
+    assets = Assets.load()
+    files = {"leaflet_js": "vendor/leaflet/leaflet.js", "leaflet_css": "vendor/leaflet/leaflet.css",
+             "vectorgrid_js": "vendor/vectorgrid/vectorgrid.js", "fonts_css": "map/fonts.css"}
+    return {name: f"{base_url}{assets.url(public)}" for name, public in files.items()}
+
+
+class AmanatRequest(APIRequest):
+    """pygeoapi's request, whose HTML pages are in Arabic unless English is asked for (`lang`,
+    else the first language of Accept-Language); a `lang` that is neither gives Arabic."""
+
+    def __init__(self, request, supported_locales):
+        """pygeoapi's reading of the request, then the language of an HTML page."""
+        super().__init__(request, supported_locales)
+        if self.format == F_HTML:
+            self._locale = page_locale(self._args.get(l10n.QUERY_PARAM),
+                                       request.headers.get("accept-language"),
+                                       supported_locales)
+
+
+def page_locale(lang: str | None, accept_language: str | None, supported) -> l10n.Locale:
+    """The locale of an HTML page: English for `lang=en…` (or, without `lang`, an
+    Accept-Language whose first language is English), Arabic otherwise."""
+    english = (str(lang).strip().lower()[:2] == "en" if lang is not None
+               else prefers_english(accept_language))
+    wanted = "en" if english else "ar"
+    return next((locale for locale in map(l10n.str2locale, supported)
+                 if locale.language == wanted), l10n.str2locale(supported[0]))
 
 
 # --- calling it ------------------------------------------------------------------------------
@@ -255,10 +303,13 @@ def _response(headers: dict, status: int, content) -> Response:
 async def call(api: API, function, request, *args, skip_valid_check: bool = False) -> Response:
     """Answer a request with one of pygeoapi's API functions, in a worker thread (which
     carries the request's context variables)."""
-    api_request = await APIRequest.from_starlette(request, api.locales)
+    api_request = await AmanatRequest.from_starlette(request, api.locales)
     if not skip_valid_check and not api_request.is_valid():
         return _response(*api.get_format_exception(api_request))
-    return _response(*await run_in_threadpool(function, api, api_request, *args))
+    headers, status, content = await run_in_threadpool(function, api, api_request, *args)
+    if api_request.format == F_HTML:   # the page's language (tilesets said their provider's)
+        headers["Content-Language"] = l10n.locale2str(api_request.locale)
+    return _response(headers, status, content)
 
 
 def endpoint(api: API, function, *names: str, skip_valid_check: bool = False):
@@ -269,6 +320,42 @@ def endpoint(api: API, function, *names: str, skip_valid_check: bool = False):
         return await call(api, function, request, *args, skip_valid_check=skip_valid_check)
 
     handle.__name__ = getattr(function, "__name__", "pygeoapi")
+    return handle
+
+
+JOB_PAGES = {"/jobs": "jobs/index.html", "/jobs/{job_id}": "jobs/job.html"}
+
+
+def job_pages(api: API, routes: list[BaseRoute]) -> list[BaseRoute]:
+    """The job routes (processing.routes, JSON), answering GET with an HTML page of the same
+    document when one is asked for (f=html, or a browser's Accept without f)."""
+    return [Route(route.path, _html_page(api, route.endpoint, JOB_PAGES[route.path]),
+                  methods=sorted(route.methods or ()), name=route.name)
+            if isinstance(route, Route) and route.path in JOB_PAGES else route
+            for route in routes]
+
+
+def _wants_html(request) -> bool:
+    """f=html, or no f and an Accept naming HTML."""
+    fmt = request.query_params.get("f")
+    return fmt == F_HTML if fmt is not None else "text/html" in request.headers.get("accept", "")
+
+
+def _html_page(api: API, endpoint, template: str):
+    """An endpoint answering `endpoint`'s JSON document as the page `template` when asked."""
+
+    async def handle(request):
+        response = await endpoint(request)
+        if request.method != "GET" or response.status_code != 200 or not _wants_html(request):
+            return response
+        locale = page_locale(request.query_params.get(l10n.QUERY_PARAM),
+                             request.headers.get("accept-language"), api.locales)
+        content = await run_in_threadpool(
+            render_j2_template, api.tpl_config, api.config["server"]["templates"], template,
+            json.loads(response.body), locale)
+        return HTMLResponse(content, headers={"Content-Language": l10n.locale2str(locale)})
+
+    handle.__name__ = getattr(endpoint, "__name__", "job_page")
     return handle
 
 

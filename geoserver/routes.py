@@ -82,7 +82,7 @@ def ogc_routes(services: Services, api: ogc.AmanatAPI) -> list[BaseRoute]:
         Route("/tiles/{matrix}", dataset.metadata, methods=READS),
         Route("/tiles/{matrix}/{z}/{y}/{x}", dataset.tile, methods=READS),
         Route("/processes/{process_id}/execution", execution.execute, methods=["POST"]),
-        *processing_routes.job_routes(services.processing),   # /jobs (not pygeoapi's)
+        *ogc.job_pages(api, processing_routes.job_routes(services.processing)),   # /jobs
         *pygeoapi_routes(api, services),
     ]
 
@@ -124,7 +124,7 @@ def pygeoapi_routes(api: ogc.AmanatAPI, services: Services) -> list[BaseRoute]:
         Route("/processes", on(api, processes.describe_processes), methods=READS),
         Route("/processes/{process_id}", on(api, processes.describe_processes, "process_id"),
               methods=READS),
-        Mount("/static", StaticFiles(directory=PYGEOAPI_STATIC)),
+        Mount("/static", StaticFiles(directory=api.config["server"]["templates"]["static"])),
     ]
 
 
