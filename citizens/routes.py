@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import re
 from urllib.parse import parse_qsl, urlencode
 
 from starlette.concurrency import run_in_threadpool
@@ -19,7 +20,14 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from citizens import categories, open311, queries, reports, staff, submission, track
-from citizens.errors import ERRORS, Bilingual, InvalidReport, NotYourMunicipality
+from citizens.errors import (
+    ERRORS,
+    Bilingual,
+    InvalidReport,
+    NotYourMunicipality,
+    ReportNotFound,
+    ServiceNotFound,
+)
 from citizens.settings import CitizenSettings
 from kernel.errors import INTERNAL_MESSAGE, AmanatError, ErrorMap, message_of, prefers_english
 from kernel.principal import principal_of
@@ -30,6 +38,8 @@ LOGGER = logging.getLogger(__name__)
 FORM = "application/x-www-form-urlencoded"
 READS = ["GET", "HEAD"]
 MAX_FIELDS = 200
+TOKEN = re.compile(r"^[0-9a-f]{32}$")
+SERVICE_CODE = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
 
 
 class NoSuchFormat(Bilingual, AmanatError):
@@ -116,6 +126,8 @@ class Open311:
     async def service(self, request: Request) -> Response:
         """GET services/{code}.{fmt}: the category's attributes."""
         code = request.path_params["code"]
+        if not SERVICE_CODE.match(code):
+            raise ServiceNotFound()
         found = await run_in_threadpool(self.db.run,
                                         lambda conn: categories.described(conn, code))
         return self.document(request, "definition", open311.definition(found, _english(request)))
@@ -182,13 +194,15 @@ class Open311:
     async def one(self, request: Request) -> Response:
         """GET requests/{id}.{fmt}: one report (a list of one, as the spec says)."""
         queries.once(list(request.query_params.multi_items()), {"jurisdiction_id", "api_key"})
-        tracking = request.path_params["id"]
+        tracking = _tracking(request.path_params["id"])
         row = await run_in_threadpool(self.db.run, lambda conn: reports.public(conn, tracking))
         return self.document(request, "requests", [open311.request(row, _english(request))])
 
     async def token(self, request: Request) -> Response:
         """GET tokens/{id}.{fmt}: the request a token stands for."""
         token_id = request.path_params["id"]
+        if not TOKEN.match(token_id):
+            raise ReportNotFound()
         tracking = await run_in_threadpool(self.db.run,
                                            lambda conn: reports.by_token(conn, token_id))
         return self.document(request, "requests", [open311.token(tracking, token_id)])
@@ -229,7 +243,7 @@ class Open311:
         except (ValueError, UnicodeDecodeError):
             raise InvalidReport("the body must be JSON", "يجب أن يكون المحتوى JSON") from None
         wanted = staff.parse_change(body)
-        tracking, actor = request.path_params["id"], _actor(request)
+        tracking, actor = _tracking(request.path_params["id"]), _actor(request)
 
         def work(conn):
             staff.change(conn, actor, tracking, wanted)
@@ -273,6 +287,13 @@ def open311_kind(status: int):
     from kernel.errors import ErrorKind
     titles = {404: ("غير موجود", "Not found"), 413: ("المحتوى كبير جدًا", "Payload too large")}
     return ErrorKind(status, "InvalidParameterValue", *titles[status])
+
+
+def _tracking(value: str) -> str:
+    """A tracking number from a path; ReportNotFound when it cannot be one."""
+    if not queries.TRACKING.match(value):
+        raise ReportNotFound()
+    return value
 
 
 def _plain(value):

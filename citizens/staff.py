@@ -18,6 +18,7 @@ STATUSES = ("open", "in_progress", "closed")
 REASONS = ("fixed", "duplicate", "not_ours", "no_action_needed", "cannot_locate")
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@:-]{0,99}$")
 MAX_NOTE = 2000
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 QUEUE = """
 SELECT r.tracking_no, r.status, r.close_reason, r.service_code, r.description, r.address,
   r.attributes, r.media_url, ST_Y(r.geom) AS lat, ST_X(r.geom) AS lon, r.district_code,
@@ -61,12 +62,22 @@ def parse_change(body) -> StatusChange:
         _refuse(f"close_reason is needed when closing, and only then: one of {', '.join(REASONS)}",
                 f"سبب الإغلاق close_reason مطلوب عند الإغلاق فقط: {'، '.join(REASONS)}")
     note, assignee = body.get("note"), body.get("assigned_to")
-    if note is not None and (not isinstance(note, str) or len(note) > MAX_NOTE or "\x00" in note):
+    if note is not None and (not isinstance(note, str) or len(note) > MAX_NOTE
+                             or CONTROL.search(note) or not _encodable(note)):
         _refuse(f"note must be text of at most {MAX_NOTE} characters",
                 f"يجب أن تكون الملاحظة نصًا لا يتجاوز {MAX_NOTE} حرف")
     if assignee is not None and (not isinstance(assignee, str) or not NAME.match(assignee)):
         _refuse("assigned_to must be a user name", "يجب أن يكون assigned_to اسم مستخدم")
     return StatusChange(status, reason, (note or "").strip() or None, assignee)
+
+
+def _encodable(text: str) -> bool:
+    """Whether the text is valid Unicode (JSON may carry lone surrogates)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def serves(actor: audit.Actor, municipality_code: str) -> bool:

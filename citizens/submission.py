@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from citizens.errors import InvalidReport
 
@@ -99,7 +99,7 @@ def _media(value: str | None) -> str | None:
     parts = urlsplit(value.strip())
     if parts.scheme not in ("http", "https") or not parts.netloc or re.search(r"\s", value.strip()):
         _refuse("media_url must be an http or https URL", "يجب أن يكون media_url رابط http أو https")
-    return value.strip()
+    return urlunsplit(parts._replace(scheme=parts.scheme.lower()))
 
 
 def parse(pairs: list[tuple[str, str]]) -> Submission:

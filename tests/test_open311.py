@@ -241,6 +241,18 @@ def test_an_unknown_token_or_request_is_a_404(api, db):
     refused(api, db, 404, f"{V2}/requests/R-0000-0000-0000.xml", "GET", fmt="xml")
 
 
+@pytest.mark.parametrize("path", ["requests/12.json", "requests/%00.json", "tokens/%00.json",
+                                  "tokens/xyz.json", "services/%00.json", "services/A-B.json"])
+def test_an_id_that_cannot_exist_is_a_404(api, db, path):
+    refused(api, db, 404, f"{V2}/{path}", "GET")
+
+
+def test_a_media_url_in_capitals_is_stored_with_its_scheme_lowered(api, db):
+    number = submit(api, db, media_url="HTTPS://photos.example.sa/1.jpg")["service_request_id"]
+    assert api.get(f"{V2}/requests/{number}.json").json()[0]["media_url"] == (
+        "https://photos.example.sa/1.jpg")
+
+
 def test_a_jurisdiction_id_of_this_amana_is_accepted(api, db):
     submit(api, db, jurisdiction_id="eamana.gov.sa")
     assert api.get(f"{V2}/services.json?jurisdiction_id=eamana.gov.sa").status_code == 200

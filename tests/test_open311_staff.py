@@ -154,6 +154,7 @@ def test_a_note_with_markup_is_kept_as_text(api, db, staff):  # noqa: F811
     ({"status": "closed", "close_reason": "because"}, "close_reason"),
     ({"status": "done"}, "status"),
     ({"status": "open", "note": "x" * 2001}, "note"),
+    ({"status": "open", "note": "nul \u0000"}, "note"),
     ({"status": "open", "assigned_to": "<b>"}, "assigned_to"),
     ({"status": "open", "colour": "red"}, "colour"),
     (["status", "open"], "object"),
@@ -163,6 +164,13 @@ def test_a_bad_status_change_is_a_400_and_changes_nothing(api, db, staff, body, 
     refused(api, db, 400, _path(number), "PATCH", json=body, text=text,
             headers={**staff["agent"], **ENGLISH})
     assert _public(api, number)["status_detail"] == "open"
+
+
+def test_a_note_with_a_lone_surrogate_is_a_400(api, db, staff):  # noqa: F811
+    number = submit(api, db)["service_request_id"]
+    refused(api, db, 400, _path(number), "PATCH", text="note",
+            content=b'{"status": "open", "note": "\\ud800"}',
+            headers={**staff["agent"], **ENGLISH, "Content-Type": "application/json"})
 
 
 def test_a_body_that_is_not_json_is_a_400(api, db, staff):  # noqa: F811
