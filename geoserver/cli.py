@@ -209,9 +209,8 @@ def raster():
               default="imagery", show_default=True)
 def raster_add(file: Path, raster_id: str, title: str, kind: str):
     """Convert FILE to a Cloud-Optimized GeoTIFF (if needed) and register it as ID."""
-    from layers.rasters import raster_store
     from layers import cog
-    from layers.rasters import is_valid_id, register_file
+    from layers.rasters import is_valid_id, raster_store, register_file
 
     settings = _settings()
     if not is_valid_id(raster_id):
@@ -252,8 +251,7 @@ def raster_list():
 @click.argument("raster_id")
 def raster_remove(raster_id: str):
     """Unregister a dataset and delete its file."""
-    from layers.rasters import raster_store
-    from layers.rasters import remove_raster
+    from layers.rasters import raster_store, remove_raster
 
     settings = _settings()
     with _guarded(), psycopg.connect(settings.database.dsn, autocommit=True) as conn:
@@ -273,8 +271,8 @@ def panoramas_group():
 @click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
 def panoramas_ingest(directory: Path):
     """Ingest equirectangular JPEGs (EXIF GPS, heading, time): blur, tile, add to the layer."""
-    from panoramas.store import panorama_store
     from panoramas.ingest import ingest
+    from panoramas.store import panorama_store
 
     settings = _settings()
     try:
