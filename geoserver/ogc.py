@@ -250,6 +250,9 @@ def build(settings: Settings, db: Database, runtime, errors) -> AmanatAPI:
     _inject(config, db, runtime, errors, settings.limits.max_filter_vertices)
     api = AmanatAPI(config, document)
     api.tpl_config["amanat"] = {"assets": page_assets(settings.server.base_url)}
+    # pygeoapi renders /TileMatrixSets with the whole template configuration as the templates
+    # setting (tiles.tilematrixsets): with a path there too, those pages are ours as well.
+    api.tpl_config["path"] = config["server"]["templates"]["path"]
     return api
 
 

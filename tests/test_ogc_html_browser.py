@@ -31,8 +31,12 @@ PAGES = {
     "items": "/ogc/collections/districts/items",
     "item": "/ogc/collections/districts/items/{district}",
     "queryables": "/ogc/collections/parcels/queryables",
+    "schema": "/ogc/collections/parcels/schema",
     "tiles": "/ogc/collections/districts/tiles",
     "tileset": "/ogc/collections/districts/tiles/WebMercatorQuad/metadata",
+    "tilematrixsets": "/ogc/TileMatrixSets",
+    "tilematrixset": "/ogc/TileMatrixSets/WebMercatorQuad",
+    "openapi": "/ogc/openapi",
     "processes": "/ogc/processes",
     "process": "/ogc/processes/parcel-check",
     "jobs": "/ogc/jobs",
@@ -189,6 +193,13 @@ def test_arabic_data_is_shown_as_text_in_auto_direction_cells(browse, server):
     assert cell.count() == 1
     assert MARKUP_NAME in cell.inner_text()
     assert page.locator("main table img").count() == 0
+
+
+def test_the_openapi_page_lists_the_operations_without_swagger_from_a_cdn(browse, server):
+    page = browse(PAGES["openapi"], lang="en")
+    rows = page.locator("#openapi-operations tbody tr")
+    assert rows.count() > 20
+    assert rows.filter(has_text="/collections/parcels/items").count() >= 1
 
 
 def test_the_tiles_page_draws_vector_tiles_from_this_server(browse, server):

@@ -97,9 +97,32 @@
     }
   }
 
+  function operations(table) {
+    fetch(table.getAttribute("data-src"), {headers: {Accept: "application/json"}})
+      .then(function (response) { return response.json(); })
+      .then(function (openapi) {
+        var body = table.querySelector("tbody");
+        Object.keys(openapi.paths || {}).sort().forEach(function (path) {
+          Object.keys(openapi.paths[path]).forEach(function (method) {
+            var operation = openapi.paths[path][method];
+            if (typeof operation !== "object" || !operation.responses) { return; }
+            var row = body.insertRow();
+            [method.toUpperCase(), path, operation.summary || operation.description || ""]
+              .forEach(function (text, column) {
+                var cell = row.insertCell();
+                cell.textContent = text;
+                cell.dir = column < 2 ? "ltr" : "auto";
+              });
+          });
+        });
+      });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     languageSwitch();
     limitChoice();
+    var table = document.getElementById("openapi-operations");
+    if (table) { operations(table); }
     Array.prototype.forEach.call(document.querySelectorAll(".map[data-source]"), drawMap);
   });
 }());
