@@ -46,8 +46,6 @@ from geoserver.cli_common import without_password
 from tests.support.databases import configured_url, scratch_database
 from tests.support.server import ROOT, free_port
 
-pytestmark = pytest.mark.slow
-
 README = ROOT / "README.md"
 QUICK_START = ["make run", "make test"]
 EXCLUDED = {
@@ -189,6 +187,60 @@ def test_readme_quick_start_is_exactly_make_run_and_make_test():
     assert [_words(c) for c in _blocks(README.read_text())[0]] == QUICK_START
 
 
+def _leaves(group, prefix=()):
+    """(command path, command) of every runnable `amanat` command."""
+    import click
+
+    for name, command in group.commands.items():
+        if isinstance(command, click.Group):
+            yield from _leaves(command, (*prefix, name))
+        else:
+            yield (*prefix, name), command
+
+
+def _resolve(words: list[str]):
+    """The command path and command the words name, or an assertion error."""
+    import click
+
+    from geoserver.cli import main
+
+    command, path = main, []
+    for word in words:
+        if not (isinstance(command, click.Group) and word in command.commands):
+            break
+        command, path = command.commands[word], [*path, word]
+    assert not isinstance(command, click.Group), f"no such amanat command: {' '.join(words)}"
+    return tuple(path), command
+
+
+def _check_span(span: str):
+    """The command a README span names exists and has every --option the span shows."""
+    path, command = _resolve(span.split())
+    options = {opt for param in command.params for opt in (*param.opts, *param.secondary_opts)}
+    unknown = set(re.findall(r"--[a-z][a-z-]*", span)) - options
+    assert not unknown, f"`{span}`: amanat {' '.join(path)} has no {sorted(unknown)}"
+    return path
+
+
+def test_readme_inline_and_synopsis_commands_name_real_commands_and_options():
+    from geoserver.cli import main
+
+    text = README.read_text()
+    inline = [" ".join(m.split()[1:]) for m in
+              re.findall(r"`(\.venv/bin/amanat [^`]+)`", text)]
+    section = text[text.index("## Command line"):]
+    section = section[:section.index("\n## ", 1)]
+    cells = [row.split(" | ")[0].removeprefix("| ") for row in section.splitlines()
+             if row.startswith("| `")]
+    synopsis = [span.replace("\\|", "|") for cell in cells
+                for span in re.findall(r"`([^`]+)`", cell)]
+    assert len(inline) >= 8 and len(synopsis) >= 15
+    documented = {_check_span(span) for span in inline + synopsis}
+    missing = {path for path, _ in _leaves(main)} - documented
+    assert not missing, f"amanat commands the README's synopsis lacks: {sorted(missing)}"
+
+
+@pytest.mark.slow
 def test_every_readme_command_runs_verbatim_after_make_run(tmp_path):
     with scratch_database(configured_url()) as url:
         clone = _clone(tmp_path)
