@@ -4,8 +4,8 @@ value is escaped, so a description holding markup comes back as text).
 
 Our statuses map onto the spec's two: `open` and `in_progress` are `open` (status_notes says
 "in progress"), `closed` is `closed` and status_notes gives the reason, so a duplicate is never
-shown as fixed. The extensions we declare: paging (page, page_size; Link and X-Total-Count
-headers), media_url on requests, and status_detail / close_reason members.
+shown as fixed. The extensions we declare: paging (page, page_size; a Link header with next and
+prev), media_url on requests, and status_detail / close_reason members.
 """
 from __future__ import annotations
 

@@ -140,15 +140,15 @@ def _where(query: RequestQuery) -> tuple[str, list]:
     return (" WHERE " + " AND ".join(parts) if parts else ""), params
 
 
-def listing(conn, query: RequestQuery) -> tuple[list[dict], int]:
-    """One page of public reports, newest first, and how many match in all."""
+def listing(conn, query: RequestQuery) -> tuple[list[dict], bool]:
+    """One page of public reports, newest first, and whether another page follows (one row
+    more is read instead of counting every match: a count over 200,000 reports took ~100 ms)."""
     where, params = _where(query)
     offset = (query.page - 1) * query.page_size
     with conn.cursor(row_factory=dict_row) as cur:
         rows = cur.execute(PUBLIC + where + " ORDER BY r.created_at DESC, r.id DESC "
-                           "LIMIT %s OFFSET %s", [*params, query.page_size, offset]).fetchall()
-    total = conn.execute("SELECT count(*) FROM citizen_reports r" + where, params).fetchone()[0]
-    return rows, total
+                           "LIMIT %s OFFSET %s", [*params, query.page_size + 1, offset]).fetchall()
+    return rows[:query.page_size], len(rows) > query.page_size
 
 
 def public(conn, tracking_no: str) -> dict:

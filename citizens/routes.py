@@ -141,25 +141,23 @@ class Open311:
         codes = await run_in_threadpool(
             self.db.run, lambda conn: {c.code for c in categories.active(conn)})
         query = queries.parse(list(request.query_params.multi_items()), self.settings, codes)
-        rows, total = await run_in_threadpool(self.db.run,
-                                              lambda conn: reports.listing(conn, query))
+        rows, more = await run_in_threadpool(self.db.run,
+                                             lambda conn: reports.listing(conn, query))
         english = _english(request)
         body = [open311.request(row, english) for row in rows]
         return self.document(request, "requests", body,
-                             headers=self._paging(request, query, total))
+                             headers=self._paging(request, query, more))
 
-    def _paging(self, request: Request, query: reports.RequestQuery, total: int) -> dict:
-        """X-Total-Count and Link (next, prev) headers of a page."""
+    def _paging(self, request: Request, query: reports.RequestQuery, more: bool) -> dict:
+        """The Link header of a page (next when another page follows, prev after the first)."""
         params = dict(request.query_params)
         links = []
-        for rel, page in (("next", query.page + 1), ("prev", query.page - 1)):
-            if 1 <= page and (page - 1) * query.page_size < total and page <= queries.MAX_PAGE:
+        for rel, page, exists in (("next", query.page + 1, more and query.page < queries.MAX_PAGE),
+                                  ("prev", query.page - 1, query.page > 1)):
+            if exists:
                 url = f"{self.base_url}{request.url.path}?{urlencode({**params, 'page': page})}"
                 links.append(f'<{url}>; rel="{rel}"')
-        headers = {"X-Total-Count": str(total)}
-        if links:
-            headers["Link"] = ", ".join(links)
-        return headers
+        return {"Link": ", ".join(links)} if links else {}
 
     async def submit(self, request: Request) -> Response:
         """POST requests.{fmt}: store a report; answers its number and token (201)."""
@@ -211,9 +209,11 @@ class Open311:
 
     async def queue(self, request: Request) -> Response:
         """GET /open311/staff/queue: reports of the caller's municipality (admins: any, or
-        ?municipality=), open and in progress unless ?status= says otherwise."""
+        ?municipality=), open and in progress unless ?status= says otherwise, received since
+        ?since= (a date and time) when given."""
         given = queries.once(list(request.query_params.multi_items()),
-                             {"municipality", "status", "page", "page_size"})
+                             {"municipality", "status", "since", "page", "page_size"})
+        since = queries.moment("since", given["since"]) if "since" in given else None
         municipality = self._municipality(request, given.get("municipality"))
         statuses = [s.strip() for s in given.get("status", "open,in_progress").split(",")]
         if not statuses or any(s not in staff.STATUSES for s in statuses):
@@ -222,7 +222,7 @@ class Open311:
         size = queries.whole("page_size", given.get("page_size"), self.settings.page_size, 1000)
         page = queries.whole("page", given.get("page"), 1, queries.MAX_PAGE)
         rows = await run_in_threadpool(self.db.run, lambda conn: staff.queue(
-            conn, municipality, statuses, size, (page - 1) * size))
+            conn, municipality, statuses, since, size, (page - 1) * size))
         return JSONResponse(json.loads(json.dumps(
             {"municipality": municipality, "page": page, "reports": rows}, default=_plain)))
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 
 from psycopg.rows import dict_row
 
@@ -28,6 +29,7 @@ SELECT r.tracking_no, r.status, r.close_reason, r.service_code, r.description, r
 FROM citizen_reports r
 WHERE (%(municipality)s::text IS NULL OR r.municipality_code = %(municipality)s)
   AND r.status = ANY(%(statuses)s)
+  AND (%(since)s::timestamptz IS NULL OR r.created_at >= %(since)s)
 ORDER BY r.expected_at, r.id LIMIT %(limit)s OFFSET %(offset)s
 """
 
@@ -112,10 +114,10 @@ def change(conn, actor: audit.Actor, tracking_no: str, wanted: StatusChange) -> 
     return after
 
 
-def queue(conn, municipality: str | None, statuses: list[str], limit: int,
-          offset: int) -> list[dict]:
-    """Reports of a municipality (None: every one) in these statuses, the soonest due first
-    (contact fields included: staff only)."""
+def queue(conn, municipality: str | None, statuses: list[str], since: datetime | None,
+          limit: int, offset: int) -> list[dict]:
+    """Reports of a municipality (None: every one) in these statuses (received since `since`,
+    when given), the soonest due first (contact fields included: staff only)."""
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(QUEUE, {"municipality": municipality, "statuses": statuses,
-                                   "limit": limit, "offset": offset}).fetchall()
+                                   "since": since, "limit": limit, "offset": offset}).fetchall()
