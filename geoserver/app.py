@@ -33,12 +33,14 @@ def build_services(settings: Settings) -> Services:
 
 
 def _lifespan(services: Services):
-    """Open the pool and the layer-version listener at start; close both at stop."""
+    """Open the pools and the layer-version listener at start; close them at stop."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
         services.start()
+        await services.db.open_reads()   # the hot-read pool lives on the serving event loop
         yield
+        await services.db.close_reads()
         services.stop()
 
     return lifespan

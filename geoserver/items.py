@@ -246,8 +246,7 @@ class Items:
         """One feature with its links."""
         crs, srid = self._target_crs(layer, params)
         key = queries.feature_id(identifier)
-        feature = queries.feature_json(layer, tuple(layer.fields), srid, False)
-        row = await run_in_threadpool(self.db.fetch_one, queries.single(layer, feature), [key])
+        row = await self.db.read_one(queries.single_statement(layer, srid), [key])
         if row is None:
             raise NotFound(f"no feature with id {identifier!r}")
         uri = f"{self.base_url}/collections/{layer.id}"

@@ -6,15 +6,25 @@ pools. Every use goes through `connection()` / `run()`, which turn driver troubl
 errors: no connection within the pool timeout, or a connection lost, is `Unavailable` (503); a
 statement past statement_timeout is `QueryTooSlow` (503); a value the database rejects (out of
 range, bad date) is `InvalidInput` (400). A client never sees a driver message.
+
+Hot reads (a single feature) have a second, asynchronous pool on the serving event loop, opened
+and closed by the application's lifespan (`open_reads` / `close_reads`): `read_one` runs on it
+without a worker-thread hop, under the same guard (no check round trip at checkout: a read that
+finds its connection broken has the pool check the others and reads once more); where that pool is
+not open (a test client
+without lifespan, another event loop) it reads through the threaded pool instead.
 """
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import functools
 import logging
 import threading
 
+import anyio.to_thread
 import psycopg
-from psycopg_pool import ConnectionPool, PoolTimeout
+from psycopg_pool import AsyncConnectionPool, ConnectionPool, PoolTimeout
 
 from kernel.errors import InvalidInput, QueryTooSlow, Unavailable
 
@@ -34,6 +44,8 @@ class Database:
         self.pool = self._new_pool()
         self._opened = False
         self._lock = threading.Lock()
+        self._reads: AsyncConnectionPool | None = None
+        self._reads_loop: asyncio.AbstractEventLoop | None = None
 
     def _new_pool(self) -> ConnectionPool:
         """A pool not opened yet."""
@@ -83,18 +95,9 @@ class Database:
         """A pooled connection; driver trouble, while borrowing or working, as domain errors."""
         if not self._opened:
             self.open()
-        try:
+        with _guarded():
             with self.pool.connection() as conn:
                 yield conn
-        except psycopg.errors.QueryCanceled:   # an OperationalError subclass: test it first
-            LOGGER.warning("statement cancelled (statement timeout)")
-            raise QueryTooSlow() from None
-        except (PoolTimeout, psycopg.OperationalError) as err:
-            LOGGER.warning("database unavailable: %s", err.__class__.__name__)
-            raise Unavailable() from None
-        except psycopg.DataError as err:
-            LOGGER.info("rejected query value: %s", err)
-            raise InvalidInput("a query value is out of range or malformed") from None
 
     def run(self, work):
         """work(connection) on a pooled connection, guarded as `connection()`."""
@@ -104,6 +107,67 @@ class Database:
     def fetch_one(self, statement, params):
         """The first row of one statement."""
         return self.run(lambda conn: conn.execute(statement, params).fetchone())
+
+    async def open_reads(self) -> None:
+        """Open the hot-read pool on the running event loop, without waiting for the database."""
+        options = self._options
+        pool = AsyncConnectionPool(
+            self.dsn, min_size=1, max_size=options["max_size"], timeout=options["timeout"],
+            configure=self._prepare_async, open=False, reconnect_timeout=0,
+            name=f"{options['name']}-reads",
+            kwargs={"autocommit": True, "application_name": options["name"]})
+        await pool.open(wait=False)
+        self._reads, self._reads_loop = pool, asyncio.get_running_loop()
+
+    async def close_reads(self) -> None:
+        """Close the hot-read pool (the lifespan ends)."""
+        pool, self._reads, self._reads_loop = self._reads, None, None
+        if pool is not None:
+            await pool.close()
+
+    async def read_one(self, statement, params):
+        """The first row of one read-only statement, on the event loop's pool when it is open
+        there (no thread hop), else through the threaded pool; guarded like `connection()`."""
+        pool = self._reads
+        if pool is None or self._reads_loop is not asyncio.get_running_loop():
+            return await anyio.to_thread.run_sync(
+                functools.partial(self.fetch_one, statement, params))
+        with _guarded():
+            try:
+                return await _read_one(pool, statement, params)
+            except psycopg.errors.QueryCanceled:
+                raise
+            except psycopg.OperationalError:   # a restart broke the idle connections together:
+                await pool.check()             # replace them now, and read once more
+                return await _read_one(pool, statement, params)
+
+    async def _prepare_async(self, conn) -> None:
+        """Per-connection setup of the hot-read pool: the same as the threaded pool's."""
+        await conn.execute(f"SET statement_timeout = {self.statement_timeout_ms}")
+        await conn.execute("SET TIME ZONE 'UTC'")
+
+
+@contextlib.contextmanager
+def _guarded():
+    """Driver trouble as domain errors (the one place that maps them)."""
+    try:
+        yield
+    except psycopg.errors.QueryCanceled:   # an OperationalError subclass: test it first
+        LOGGER.warning("statement cancelled (statement timeout)")
+        raise QueryTooSlow() from None
+    except (PoolTimeout, psycopg.OperationalError) as err:
+        LOGGER.warning("database unavailable: %s", err.__class__.__name__)
+        raise Unavailable() from None
+    except psycopg.DataError as err:
+        LOGGER.info("rejected query value: %s", err)
+        raise InvalidInput("a query value is out of range or malformed") from None
+
+
+async def _read_one(pool: AsyncConnectionPool, statement, params):
+    """The first row of one statement on a connection of `pool`."""
+    async with pool.connection() as conn:
+        cursor = await conn.execute(statement, params)
+        return await cursor.fetchone()
 
 
 def from_settings(database_settings, name: str = "amanat") -> Database:

@@ -32,12 +32,13 @@ def _local_cluster(url: str) -> tuple[str, str] | None:
 
 
 class Load(threading.Thread):
-    """Items, vector tiles and /healthz in a loop; every answer recorded with its time."""
+    """Items, one item, vector tiles and /healthz in a loop; every answer recorded with its
+    time (a single item is read through the hot-read pool, the rest through the threaded one)."""
 
     def __init__(self, base: str, tile: str):
         super().__init__(daemon=True)
         self.urls = [f"{base}/ogc/collections/parcels/items?f=json&limit=5", f"{base}{tile}",
-                     f"{base}/healthz"]
+                     f"{base}/ogc/collections/parcels/items/1?f=json", f"{base}/healthz"]
         self.answers: list[tuple[float, str, int, str]] = []
         self.stop = threading.Event()
 
@@ -91,7 +92,8 @@ def test_postgresql_restarted_under_load_is_503_then_recovers_without_restart(
         back = time.monotonic()
         assert restart.returncode == 0, restart.stderr
         recovered = _ok_within(server.url, ["/healthz", "/ogc/collections/parcels/items?f=json"
-                                            "&limit=5", tile_path], 5)
+                                            "&limit=5", "/ogc/collections/parcels/items/1",
+                                            tile_path], 5)
         time.sleep(1.0)
         load.stop.set()
         load.join(timeout=15)

@@ -243,17 +243,19 @@ def test_pooled_connections_killed_under_the_server_are_replaced_without_a_faile
 
     server = Server(tmp_path, database_url, "--no-sample")
     items = f"{server.url}/ogc/collections/parcels/items?f=json&limit=5"
+    item = f"{server.url}/ogc/collections/parcels/items/1?f=json"   # the hot-read pool
     try:
         server.wait()
-        with ThreadPoolExecutor(8) as many:      # grow the pool to several connections
+        with ThreadPoolExecutor(8) as many:      # grow both pools to several connections
             assert {r.status_code for r in many.map(
-                lambda _: httpx.get(items, timeout=10), range(32))} == {200}
+                lambda n: httpx.get((items, item)[n % 2], timeout=10), range(64))} == {200}
         with psycopg.connect(database_url, autocommit=True) as conn:
             (killed,) = conn.execute(
                 "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
                 "WHERE datname = current_database() AND application_name = 'amanat' "
                 "AND pid <> pg_backend_pid()").fetchone()
-        assert killed >= 2
-        assert [httpx.get(items, timeout=10).status_code for _ in range(12)] == [200] * 12
+        assert killed >= 4
+        assert [httpx.get(url, timeout=10).status_code
+                for _ in range(12) for url in (items, item)] == [200] * 24
     finally:
         server.stop()
