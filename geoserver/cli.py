@@ -41,7 +41,7 @@ def migrate():
 
 @main.command("sample-city")
 @click.option("--parcels", default=20000, show_default=True, type=click.IntRange(100, 5_000_000))
-@click.option("--seed", default=1, show_default=True, type=int)
+@click.option("--seed", default=1, show_default=True, type=click.IntRange(min=0))
 @click.option("--if-empty", is_flag=True, help="Load only when the database has no parcels.")
 @click.option("--no-imagery", is_flag=True, help="Skip the sample rasters and panoramas.")
 def sample_city(parcels: int, seed: int, if_empty: bool, no_imagery: bool):

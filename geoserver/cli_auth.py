@@ -241,6 +241,8 @@ def audit_command(since, until, user, collection, limit, as_json):
         query = parse_query(params)
     except InvalidInput as err:
         fail(err.message)
+    if query.since and query.until and query.until < query.since:
+        fail("--until is before --since")
     query = audit.AuditQuery(**{**query.__dict__, "limit": limit})
     with _guarded(fail, down), psycopg.connect(settings.database.dsn) as conn:
         rows, total = audit.listing(conn, query)
