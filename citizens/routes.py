@@ -260,7 +260,7 @@ class Open311:
         given = request.query_params
         lang = given.get("lang") or ("en" if _english(request) else "ar")
         lang = lang if lang in ("ar", "en") else "ar"
-        english, number = lang == "en", (given.get("number") or "").strip()[:40]
+        english, number = lang == "en", (given.get("number") or "").strip().upper()[:40]
         context = {"lang": lang, "number": number, "report": None, "error": None,
                    "amana": self.settings.amana_en if english else self.settings.amana_ar}
         status, headers = 200, {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
