@@ -55,8 +55,9 @@ def view(row: dict, steps: list[dict], english: bool) -> dict:
     return {"tracking_no": row["tracking_no"], "status": row["status"],
             "status_label": _label(row["status"], row["close_reason"], i),
             "service": row[f"service_{suffix}"],
-            "place": f"{row.get(f'district_{suffix}') or row['district_code']}، "
-                     f"{row.get(f'municipality_{suffix}') or row['municipality_code']}",
+            "place": (", " if english else "، ").join((
+                row.get(f"district_{suffix}") or row["district_code"],
+                row.get(f"municipality_{suffix}") or row["municipality_code"])),
             "agency": row[f"department_{suffix}"], "received": _when(row["created_at"]),
             "expected": _when(row["expected_at"]), "next_step": _next_step(row, i),
             "history": [{"at": _when(s["at"]), "label": _label(s["status"], s["close_reason"], i),
