@@ -11,7 +11,7 @@ from geoserver.cli_common import database_down as _database_down
 from geoserver.cli_common import fail as _fail
 from geoserver.cli_common import guarded as _guarded
 from geoserver.cli_common import is_connection_error as _is_connection_error
-from geoserver.cli_common import record_database
+from geoserver.cli_common import record_database, record_path, without_password
 from geoserver.cli_common import settings as _settings
 from geoserver.settings import Settings
 
@@ -99,6 +99,9 @@ def serve(workers: int | None, no_sample: bool, with_worker: bool):
     job_worker = _spawn_worker() if with_worker else None
     click.echo(f"Amanat serving on {settings.server.base_url}/  "
                f"(OGC API {settings.server.base_url}/ogc, health /healthz)")
+    click.echo(f"`.venv/bin/amanat …` commands without DATABASE_URL use this database "
+               f"({without_password(settings.database.dsn)}, recorded in "
+               f"{record_path(settings.server.state_dir)})")
     try:
         uvicorn.run("geoserver.asgi:app_from_env", factory=True, host=settings.server.host,
                     port=settings.server.port, workers=workers or settings.server.workers,
