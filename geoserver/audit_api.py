@@ -23,9 +23,10 @@ def _instant(name: str, value: str | None) -> datetime | None:
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise InvalidInput(f"{name} must be an RFC 3339 date-time, got {value!r}") from None
+        raise InvalidInput("{name} must be an RFC 3339 date-time, got {value!r}", name=name,
+                           value=value) from None
     if parsed.tzinfo is None:
-        raise InvalidInput(f"{name} needs a time zone (e.g. 2026-11-01T00:00:00Z)")
+        raise InvalidInput("{name} needs a time zone (e.g. 2026-11-01T00:00:00Z)", name=name)
     return parsed
 
 
@@ -35,7 +36,8 @@ def _integer(params, name: str, default: int, low: int, high: int) -> int:
     if raw is None:
         return default
     if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
-        raise InvalidInput(f"{name} must be an integer from {low} to {high}")
+        raise InvalidInput("{name} must be an integer from {low} to {high}", name=name, low=low,
+                           high=high)
     return int(raw)
 
 
@@ -43,7 +45,7 @@ def parse_query(params) -> audit.AuditQuery:
     """The listing asked for, or InvalidInput."""
     unknown = set(params.keys()) - PARAMETERS
     if unknown:
-        raise InvalidInput("unknown query parameter(s): " + ", ".join(sorted(unknown)))
+        raise InvalidInput("unknown query parameter(s): {names}", names=", ".join(sorted(unknown)))
     if params.get("f", "json") != "json":
         raise InvalidInput("f must be json")
     return audit.AuditQuery(

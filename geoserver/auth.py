@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 
-from geoserver.errors import InvalidCredentials
+from geoserver.errors import InvalidCredentials, RoleRequired, SignInRequired
 from geoserver.identity import Authenticator
-from kernel.errors import ErrorMap, error_response
+from kernel.errors import AmanatError, ErrorMap, language_of
 from kernel.principal import PRINCIPAL, PUBLIC, Principal
 
 LOGGER = logging.getLogger(__name__)
@@ -110,17 +110,17 @@ def _challenge(error: str | None = None, description: str | None = None) -> str:
     return f'{REALM}, error="{error}", error_description="{safe}"'
 
 
-def unauthorized(description: str, error: str | None = None):
-    """401 with its challenge."""
-    response = error_response(401, "Unauthorized", description)
-    response.headers["WWW-Authenticate"] = _challenge(error, description if error else None)
+def unauthorized(errors: ErrorMap, refusal: AmanatError, scope, error: str | None = None):
+    """401 with its challenge, in the request's language (the challenge in English)."""
+    response = errors.response(refusal, lang=language_of(scope))
+    response.headers["WWW-Authenticate"] = _challenge(error, refusal.message if error else None)
     return response
 
 
-def forbidden(description: str):
+def forbidden(errors: ErrorMap, refusal: AmanatError, scope):
     """403: authenticated, but not allowed."""
-    response = error_response(403, "Forbidden", description)
-    response.headers["WWW-Authenticate"] = _challenge("insufficient_scope", description)
+    response = errors.response(refusal, lang=language_of(scope))
+    response.headers["WWW-Authenticate"] = _challenge("insufficient_scope", refusal.message)
     return response
 
 
@@ -138,7 +138,7 @@ class Authorization:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
-        principal, refusal = await self._principal(credential(headers))
+        principal, refusal = await self._principal(credential(headers), scope)
         if refusal is None:
             refusal = self._refusal(scope, principal, media_type(headers))
         if refusal is not None:
@@ -149,19 +149,19 @@ class Authorization:
             scope["state"]["principal"] = principal
         await self.app(scope, receive, send)
 
-    async def _principal(self, found: str | None):
+    async def _principal(self, found: str | None, scope):
         """(principal, None) or (None, error response)."""
         if found is None:
             return PUBLIC, None
         if found == "":
-            return None, unauthorized("the Authorization header must read 'Bearer <token>'",
-                                      "invalid_request")
+            return None, unauthorized(self.errors, InvalidCredentials(
+                "the Authorization header must read 'Bearer <token>'"), scope, "invalid_request")
         try:
             return await run_in_threadpool(self.authenticator.authenticate, found), None
         except InvalidCredentials as err:
-            return None, unauthorized(err.message, "invalid_token")
+            return None, unauthorized(self.errors, err, scope, "invalid_token")
         except Exception as err:  # database or key server down: the error map decides
-            return None, self.errors.response(err)
+            return None, self.errors.answer(err, scope)
 
     def _refusal(self, scope, principal: Principal, media: str):
         """The 401/403 response for a request the principal may not make, else None."""
@@ -169,10 +169,12 @@ class Authorization:
         roles = required_roles(scope["method"], path, media, self.policy)
         if not roles or principal.has(*roles):
             return None
-        wanted = " or ".join(sorted(roles))
+        wanted = " | ".join(sorted(roles))
         if principal.is_public:
-            return unauthorized(f"sign in: this needs the role {wanted}")
-        return forbidden(f"this needs the role {wanted}")
+            return unauthorized(self.errors, SignInRequired(
+                "sign in: this needs the role {roles}", roles=wanted), scope)
+        return forbidden(self.errors, RoleRequired("this needs the role {roles}", roles=wanted),
+                         scope)
 
 
 def install(app, authenticator: Authenticator, errors: ErrorMap) -> None:

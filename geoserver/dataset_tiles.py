@@ -38,8 +38,8 @@ def _parameters(request: Request, allowed: set[str]) -> dict:
     """The query parameters, InvalidInput naming any unknown one."""
     names = set(request.query_params.keys())
     if names - allowed:
-        raise InvalidInput("unknown query parameter(s): "
-                           + ", ".join(sorted(names - allowed))[:200])
+        raise InvalidInput("unknown query parameter(s): {names}",
+                           names=", ".join(sorted(names - allowed))[:200])
     return dict(request.query_params)
 
 
@@ -149,8 +149,8 @@ def collections_of(value: str | None) -> tuple[str, ...]:
     unknown = [name for name in chosen if name not in tiles.TILE_LAYERS]
     if not chosen or unknown:
         shown = ", ".join(repr(name[:40]) for name in unknown[:5]) or "(none)"
-        raise InvalidInput(f"collections: not a tiled collection: {shown}; use "
-                         + ",".join(tiles.DATASET_LAYERS))
+        raise InvalidInput("collections: not a tiled collection: {shown}; use {names}",
+                           shown=shown, names=",".join(tiles.DATASET_LAYERS))
     return chosen
 
 
@@ -173,7 +173,7 @@ class CollectionTiles:
         if provider is None:
             if path["collection"] in LAYERS:
                 raise NotFound("this collection has no tiles")
-            raise NotFound(f"no collection {path['collection'][:64]!r}")
+            raise NotFound("no collection {name!r}", name=path['collection'][:64])
         params = dict(request.query_params)   # clients add their own (GDAL, QGIS): ignored
         if params.get("f", "mvt") != "mvt":
             raise InvalidInput("tiles are served as f=mvt only")

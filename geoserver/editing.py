@@ -31,6 +31,7 @@ from geoserver.auth import media_type
 from geoserver.errors import MethodNotAllowed, PayloadTooLarge, UnsupportedMediaType
 from geoserver.settings import Settings
 from kernel.errors import NotFound
+from kernel.messages import Phrase
 from kernel.principal import Principal, principal_of
 from layers import editing, queries
 from layers.audit import Actor
@@ -43,6 +44,9 @@ WRITES = {"POST": "create", "PUT": "replace", "PATCH": "update", "DELETE": "dele
 JSON_TYPES = ("application/geo+json", "application/json")
 PATCH_TYPES = ("application/merge-patch+json", *JSON_TYPES)
 GEOJSON = "application/geo+json"
+THE_BODY = Phrase("متن الطلب", "the body")
+FEATURE_PART = Phrase("الجزء `feature`", "the `feature` part")
+NO_TYPE = Phrase("بلا نوع محتوى", "no content type")
 STATUS = {"created": 201, "replayed": 201, "replaced": 200, "updated": 200, "deleted": 204}
 
 
@@ -160,13 +164,14 @@ class FeatureEditing:
             return await self._multipart(scope, receive, headers)
         allowed = PATCH_TYPES if action == "update" else JSON_TYPES
         if media not in allowed:
-            raise UnsupportedMediaType(
-                f"send the feature as {' or '.join(allowed)}"
-                + (" (or multipart/form-data with photos)" if collection == "inspections"
-                   and action == "create" else "") + f", not {media or 'no content type'}")
+            shown = {"allowed": " | ".join(allowed), "media": media or NO_TYPE}
+            raise (UnsupportedMediaType("send the feature as {allowed} (or multipart/form-data "
+                                        "with photos), not {media}", **shown)
+                   if collection == "inspections" and action == "create" else
+                   UnsupportedMediaType("send the feature as {allowed}, not {media}", **shown))
         _declared_length(headers, self.limits.max_feature_bytes)
         raw = await _read(receive, self.limits.max_feature_bytes)
-        return Body(feature=_json(raw, "the body"))
+        return Body(feature=_json(raw, THE_BODY))
 
     async def _multipart(self, scope, receive, headers: Headers) -> Body:
         """A `feature` part and up to N `photo` parts, each checked."""
@@ -179,8 +184,10 @@ class FeatureEditing:
         except (MultiPartException, HTTPException) as err:   # Starlette wraps the former
             detail = getattr(err, "message", None) or getattr(err, "detail", "")
             if "Too many files" in detail:
-                detail = f"at most {limits.max_photos} photos per inspection"
-            raise InvalidFeature(f"the multipart body cannot be read: {detail}") from None
+                raise InvalidFeature("the multipart body cannot be read: at most {limit} photos "
+                                     "per inspection", limit=limits.max_photos) from None
+            raise InvalidFeature("the multipart body cannot be read: {reason}",
+                                 reason=detail) from None
         try:
             return await _form_body(form, limits)
         finally:
@@ -205,7 +212,7 @@ class FeatureEditing:
         found = await run_in_threadpool(editing.read, self.db, collection, feature_id,
                                         _actor(scope, principal))
         if found is None:
-            raise editing.FeatureMissing(f"no feature with id {item!r}")
+            raise editing.FeatureMissing("no feature with id {id!r}", id=item)
         text, tag, shown = found
         headers = {"ETag": tag, "Cache-Control": "private, no-store", "Vary": "Authorization"}
         if editing.matches(Headers(scope=scope).get("if-none-match", ""), tag):
@@ -219,13 +226,14 @@ class FeatureEditing:
 def _check_route(collection: str, item: str | None, action: str) -> None:
     """MethodNotAllowed for read-only collections and for verbs on the wrong resource."""
     if collection not in SPECS:
-        raise MethodNotAllowed(f"the {collection} collection is read-only", "GET, HEAD")
+        raise MethodNotAllowed("the {collection} collection is read-only", "GET, HEAD",
+                               collection=collection)
     if action == "create" and item:
         raise MethodNotAllowed("POST to the items of the collection to create a feature",
                                "GET, HEAD, PUT, PATCH, DELETE")
     if action != "create" and not item:
-        raise MethodNotAllowed(f"{action} needs a feature: /items/{{featureId}}",
-                               "GET, HEAD, POST")
+        raise MethodNotAllowed("{action} needs a feature: /items/{{featureId}}",
+                               "GET, HEAD, POST", action=action)
 
 
 def _feature_id(item: str) -> int:
@@ -233,14 +241,14 @@ def _feature_id(item: str) -> int:
     try:
         return queries.feature_id(item)
     except NotFound:
-        raise editing.FeatureMissing(f"no feature with id {item[:40]!r}") from None
+        raise editing.FeatureMissing("no feature with id {id!r}", id=item[:40]) from None
 
 
 def _declared_length(headers: Headers, limit: int) -> None:
     """PayloadTooLarge when Content-Length already says the body is too large."""
     length = headers.get("content-length")
     if length is not None and length.isascii() and length.isdigit() and int(length) > limit:
-        raise PayloadTooLarge(f"the body is larger than {limit:,} bytes")
+        raise PayloadTooLarge("the body is larger than {limit:,} bytes", limit=limit)
 
 
 def _limited(receive, limit: int):
@@ -252,7 +260,7 @@ def _limited(receive, limit: int):
         message = await receive()
         seen += len(message.get("body", b""))
         if seen > limit:
-            raise PayloadTooLarge(f"the body is larger than {limit:,} bytes")
+            raise PayloadTooLarge("the body is larger than {limit:,} bytes", limit=limit)
         return message
 
     return limited
@@ -270,33 +278,33 @@ async def _read(receive, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _json(raw: bytes, what: str):
+def _json(raw: bytes, what: Phrase):
     """Parsed JSON, or InvalidFeature."""
     try:
         return json.loads(raw)
     except (ValueError, RecursionError):
-        raise InvalidFeature(f"{what} is not valid JSON") from None
+        raise InvalidFeature("{what} is not valid JSON", what=what) from None
 
 
 async def _form_body(form, limits) -> Body:
     """The feature and the checked photos of a multipart form."""
     unknown = set(form.keys()) - {"feature", "photo"}
     if unknown:
-        raise InvalidFeature("unknown form parts: " + ", ".join(sorted(unknown))
-                             + " (send `feature` and `photo` parts)")
+        raise InvalidFeature("unknown form parts: {names} (send `feature` and `photo` parts)",
+                             names=", ".join(sorted(unknown)))
     parts = form.getlist("feature")
     if len(parts) != 1:
         raise InvalidFeature("send exactly one `feature` part (the GeoJSON Feature)")
     part = parts[0]
     raw = await part.read() if isinstance(part, UploadFile) else part.encode()
-    feature = _json(raw, "the `feature` part")
+    feature = _json(raw, FEATURE_PART)
     files = form.getlist("photo")
     if len(files) > limits.max_photos:
-        raise InvalidFeature(f"at most {limits.max_photos} photos per inspection")
+        raise InvalidFeature("at most {limit} photos per inspection", limit=limits.max_photos)
     checked = []
     for number, upload in enumerate(files, start=1):
         if not isinstance(upload, UploadFile):
-            raise UnsupportedMediaType(f"photo {number} must be a file part")
+            raise UnsupportedMediaType("photo {number} must be a file part", number=number)
         data = await upload.read(limits.max_photo_bytes + 1)
         checked.append((photos.check(data, upload.content_type, number, limits), data))
     return Body(feature, tuple(checked))
@@ -314,7 +322,7 @@ def _client_id(headers: Headers, feature, key_property: str | None) -> str | Non
         raise InvalidFeature("Idempotency-Key must be 8 to 100 letters, digits, . _ : - "
                              "(a UUID is best)")
     if header and given is not None and given != header:
-        raise InvalidFeature(f"Idempotency-Key and the {key_property} property differ")
+        raise InvalidFeature("Idempotency-Key and the {name} property differ", name=key_property)
     return header or (given if isinstance(given, str) else None)
 
 

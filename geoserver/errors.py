@@ -7,17 +7,24 @@ raises (titiler's DEFAULT_STATUS_CODES + add_exception_handlers shape).
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
-from kernel.errors import AmanatError, ErrorKind, ErrorMap, ErrorTable, error_response
+from kernel.errors import (AmanatError, ErrorKind, ErrorMap, ErrorTable, error_response,
+                           language_of)
+from geoserver import messages
+from kernel.messages import render
 from layers import errors as layer_errors
+from layers import messages as layer_messages
+from panoramas import messages as panorama_messages
 from processing import errors as processing_errors
+from processing import messages as processing_messages
+from webmap import messages as webmap_messages
 
 
 class MethodNotAllowed(AmanatError):
     """A method this resource does not take (`allow` lists those it does)."""
 
-    def __init__(self, message: str, allow: str):
-        """Keep the message and the Allow header."""
-        super().__init__(message)
+    def __init__(self, message: str, allow: str, /, **params):
+        """Keep the message (a template and its values) and the Allow header."""
+        super().__init__(message, **params)
         self.allow = allow
 
 
@@ -33,6 +40,14 @@ class InvalidCredentials(AmanatError):
     """A token or key was given and cannot be accepted (expired, forged, unknown, revoked)."""
 
 
+class SignInRequired(AmanatError):
+    """No credentials were sent where a role is needed."""
+
+
+class RoleRequired(AmanatError):
+    """The caller is signed in but does not hold a role the request needs."""
+
+
 class SignInRefused(AmanatError):
     """The name and password do not sign anyone in (one message whatever was wrong)."""
 
@@ -44,7 +59,8 @@ class TooManyAttempts(AmanatError):
 
     def __init__(self, retry_after_s: int):
         """Keep the wait in seconds."""
-        super().__init__(f"too many failed sign-ins; try again in {retry_after_s} s")
+        super().__init__("too many failed sign-ins; try again in {seconds} s",
+                         seconds=retry_after_s)
         self.retry_after_s = retry_after_s
 
 
@@ -57,6 +73,9 @@ ERRORS: ErrorTable = {
                                     "Unsupported media type"),
     InvalidCredentials: ErrorKind(401, "Unauthorized", "بيانات الدخول غير مقبولة",
                                   "Credentials not accepted"),
+    SignInRequired: ErrorKind(401, "Unauthorized", "يلزم تسجيل الدخول", "Sign-in required"),
+    RoleRequired: ErrorKind(403, "Forbidden", "دورك لا يسمح بهذا الطلب",
+                            "Your role does not allow this"),
     SignInRefused: ErrorKind(401, "Unauthorized", "اسم المستخدم أو كلمة المرور غير صحيحة",
                              "Wrong user name or password"),
     TooManyAttempts: ErrorKind(429, "TooManyRequests", "محاولات دخول كثيرة؛ انتظر قليلًا",
@@ -64,22 +83,40 @@ ERRORS: ErrorTable = {
 }
 
 
+HTTP_TITLES = {404: ("غير موجود", "Not found"),
+               405: ("هذا الطلب غير مدعوم لهذا المورد", "Method not allowed")}
+
+
 def error_map() -> ErrorMap:
-    """Every package's table, merged once (kernel's base classes first)."""
-    return ErrorMap(layer_errors.ERRORS, processing_errors.ERRORS, ERRORS)
+    """Every package's table and message catalogue, merged once (kernel's first)."""
+    return ErrorMap(layer_errors.ERRORS, processing_errors.ERRORS, ERRORS,
+                    messages=(layer_messages.MESSAGES, processing_messages.MESSAGES,
+                              panorama_messages.MESSAGES, webmap_messages.MESSAGES,
+                              messages.MESSAGES))
+
+
+def http_error(errors: ErrorMap, request, exc: HTTPException):
+    """Starlette's own 404/405 (and other HTTPExceptions) as an OGC exception document, its
+    reason phrase in both languages."""
+    code = "NotFound" if exc.status_code == 404 else "InvalidRequest"
+    detail, lang = str(exc.detail), language_of(request)
+    texts = {one: render(detail, {}, one, errors.messages) for one in ("ar", "en")}
+    title = HTTP_TITLES.get(exc.status_code, ("طلب غير صالح", "Invalid request"))
+    return error_response(exc.status_code, code, texts, headers=exc.headers, lang=lang,
+                          title=title[0] if lang == "ar" else title[1])
 
 
 def install(app, errors: ErrorMap) -> None:
     """Answer domain errors with the map, anything unforeseen with a logged 500, and
-    Starlette's own 404/405 as OGC-style JSON."""
+    Starlette's own 404/405 as OGC-style JSON; in the request's language (`lang`, then
+    Accept-Language, else Arabic)."""
 
     async def domain_error(request: Request, exc: Exception):
-        return errors.response(exc, request.headers.get("accept-language"))
+        return errors.answer(exc, request)
 
-    async def http_error(request: Request, exc: HTTPException):
-        code = "NotFound" if exc.status_code == 404 else "InvalidRequest"
-        return error_response(exc.status_code, code, exc.detail, headers=exc.headers)
+    async def starlette_error(request: Request, exc: HTTPException):
+        return http_error(errors, request, exc)
 
     app.add_exception_handler(AmanatError, domain_error)
     app.add_exception_handler(Exception, domain_error)
-    app.add_exception_handler(HTTPException, http_error)
+    app.add_exception_handler(HTTPException, starlette_error)

@@ -32,7 +32,7 @@ def _layer(request: Request) -> Layer:
     """The collection of the path, or NotFound."""
     name = request.path_params["collection"]
     if name not in LAYERS:
-        raise NotFound(f"no collection {name[:64]!r}")
+        raise NotFound("no collection {name!r}", name=name[:64])
     return LAYERS[name]
 
 
@@ -106,6 +106,6 @@ async def _query_body(request: Request):
     try:
         return cql_parse.parse_json(json.loads(body))
     except cql_parse.CQLError as err:
-        raise InvalidInput(err.message) from None
+        raise InvalidInput(err.template, **err.params) from None
     except Exception:  # the parser raises many unrelated types on bad input
         raise InvalidInput("Bad CQL JSON") from None   # pygeoapi's words, kept for clients

@@ -180,7 +180,7 @@ class TokenVerifier:
         except ExpiredTokenError:
             raise InvalidCredentials("the token has expired") from None
         except JoseError as err:
-            raise InvalidCredentials(_reason(err)) from None
+            raise _reason(err) from None
         except (ValueError, TypeError):
             raise InvalidCredentials("the token is malformed") from None
         return decoded.claims
@@ -194,14 +194,18 @@ class _UnknownKey(InvalidCredentials):
         super().__init__("the token was signed with an unknown key")
 
 
-def _reason(err: JoseError) -> str:
-    """A client-safe reason for a rejected token."""
-    reasons = {"bad_signature": "the token's signature is not valid",
-               "unsupported_algorithm": "the token's signing algorithm is not accepted",
-               "invalid_claim": "the token is not meant for this server (issuer or audience)",
-               "missing_claim": "the token lacks a required claim (iss, aud, sub, exp)",
-               "invalid_token": "the token is not valid yet"}
-    return reasons.get(getattr(err, "error", ""), "the token is not valid")
+def _reason(err: JoseError) -> InvalidCredentials:
+    """The client-safe InvalidCredentials for a rejected token."""
+    reasons = {"bad_signature": lambda: InvalidCredentials("the token's signature is not valid"),
+               "unsupported_algorithm": lambda: InvalidCredentials(
+                   "the token's signing algorithm is not accepted"),
+               "invalid_claim": lambda: InvalidCredentials(
+                   "the token is not meant for this server (issuer or audience)"),
+               "missing_claim": lambda: InvalidCredentials(
+                   "the token lacks a required claim (iss, aud, sub, exp)"),
+               "invalid_token": lambda: InvalidCredentials("the token is not valid yet")}
+    made = reasons.get(getattr(err, "error", ""))
+    return made() if made else InvalidCredentials("the token is not valid")
 
 
 def _claim(claims: dict, path: str):

@@ -22,8 +22,10 @@ from titiler.core import errors as titiler_errors
 
 from geoserver import raster
 from geoserver import openapi as openapi_docs
+from geoserver.errors import http_error
 from geoserver.settings import Settings
 from kernel import errors
+from kernel.messages import N_
 from kernel.cache import BytesCache
 from layers.database import Database
 from layers.rasters import raster_store
@@ -38,19 +40,19 @@ DEFAULT_MAX_AGE_S = 60
 
 # Library errors -> domain errors (and so, through the error map, status codes).
 LIBRARY_ERRORS: list[tuple[type[Exception], type[errors.AmanatError], str]] = [
-    (tiler_errors.TileOutsideBounds, errors.NotFound, "tile outside the dataset"),
-    (tiler_errors.PointOutsideBounds, errors.NotFound, "point outside the dataset"),
-    (titiler_errors.TileNotFoundError, errors.NotFound, "tile not found"),
-    (tiler_errors.InvalidExpression, errors.InvalidInput, "invalid band expression"),
-    (tiler_errors.MissingBands, errors.InvalidInput, "no band selected"),
-    (tiler_errors.InvalidBandName, errors.InvalidInput, "invalid band"),
-    (tiler_errors.InvalidColorMapName, errors.InvalidInput, "unknown colour map"),
-    (tiler_errors.InvalidColorFormat, errors.InvalidInput, "invalid colour map"),
-    (tiler_errors.InvalidFormat, errors.InvalidInput, "invalid image format"),
-    (tiler_errors.InvalidBufferSize, errors.InvalidInput, "invalid tile buffer"),
-    (tiler_errors.InvalidPointDataError, errors.InvalidInput, "invalid point data"),
-    (titiler_errors.BadRequestError, errors.InvalidInput, "invalid request"),
-    (CRSError, errors.InvalidInput, "unknown coordinate reference system"),
+    (tiler_errors.TileOutsideBounds, errors.NotFound, N_("tile outside the dataset")),
+    (tiler_errors.PointOutsideBounds, errors.NotFound, N_("point outside the dataset")),
+    (titiler_errors.TileNotFoundError, errors.NotFound, N_("tile not found")),
+    (tiler_errors.InvalidExpression, errors.InvalidInput, N_("invalid band expression")),
+    (tiler_errors.MissingBands, errors.InvalidInput, N_("no band selected")),
+    (tiler_errors.InvalidBandName, errors.InvalidInput, N_("invalid band")),
+    (tiler_errors.InvalidColorMapName, errors.InvalidInput, N_("unknown colour map")),
+    (tiler_errors.InvalidColorFormat, errors.InvalidInput, N_("invalid colour map")),
+    (tiler_errors.InvalidFormat, errors.InvalidInput, N_("invalid image format")),
+    (tiler_errors.InvalidBufferSize, errors.InvalidInput, N_("invalid tile buffer")),
+    (tiler_errors.InvalidPointDataError, errors.InvalidInput, N_("invalid point data")),
+    (titiler_errors.BadRequestError, errors.InvalidInput, N_("invalid request")),
+    (CRSError, errors.InvalidInput, N_("unknown coordinate reference system")),
 ]
 
 
@@ -139,11 +141,17 @@ def _install_errors(app: FastAPI, error_map: errors.ErrorMap) -> None:
     errors first; validation errors as 400 naming the parameters."""
 
     async def domain_error(request: Request, exc: Exception):
-        return error_map.response(_domain(request, exc), request.headers.get("accept-language"))
+        return error_map.answer(_domain(request, exc), request)
+
+    async def routing_error(request: Request, exc: HTTPException):
+        return http_error(error_map, request, exc)
+
+    async def validation_error(request: Request, exc: RequestValidationError):
+        return error_map.answer(_invalid(exc), request)
 
     app.add_exception_handler(errors.AmanatError, domain_error)
-    app.add_exception_handler(HTTPException, _http_error)
-    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(HTTPException, routing_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
     for kind, _, _ in LIBRARY_ERRORS:
         app.add_exception_handler(kind, domain_error)
 
@@ -157,21 +165,14 @@ def _domain(request: Request, exc: Exception) -> Exception:
     return exc
 
 
-async def _http_error(request: Request, exc: HTTPException):
-    """Routing 404/405 as OGC-style JSON."""
-    code = "NotFound" if exc.status_code == 404 else "InvalidRequest"
-    return errors.error_response(exc.status_code, code, exc.detail)
-
-
-async def _validation_error(request: Request, exc: RequestValidationError):
+def _invalid(exc: RequestValidationError) -> errors.InvalidInput:
     """A parameter that does not validate: 400 naming the parameters (not echoing values);
     a body that is not JSON at all is said to be so."""
     if any(err.get("type") == "json_invalid" for err in exc.errors()):
-        return errors.error_response(400, "InvalidParameterValue", "the body is not valid JSON")
+        return errors.InvalidInput("the body is not valid JSON")
     names = sorted({str(loc[-1]) if loc[0] != "body" else "body"
                     for loc in (err.get("loc") or ("request",) for err in exc.errors())})
-    return errors.error_response(400, "InvalidParameterValue",
-                                 "invalid value for: " + (", ".join(names) or "request"))
+    return errors.InvalidInput("invalid value for: {names}", names=", ".join(names) or "request")
 
 
 class TileCache:

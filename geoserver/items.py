@@ -61,9 +61,10 @@ def _int(params: dict, name: str, default: int | None, minimum: int) -> int | No
     try:
         value = int(params[name])
     except ValueError:
-        raise InvalidInput(f"{name} must be an integer, got {params[name]!r}") from None
+        raise InvalidInput("{name} must be an integer, got {value!r}", name=name,
+                           value=params[name]) from None
     if value < minimum:
-        raise InvalidInput(f"{name} must be at least {minimum}")
+        raise InvalidInput("{name} must be at least {minimum}", name=name, minimum=minimum)
     return value
 
 
@@ -89,8 +90,8 @@ def check_parameters(layer: Layer, names, single: bool) -> None:
     unknown = set(names) - allowed
     if unknown:
         shown = sorted(unknown - PERSONAL)
-        raise InvalidInput("unknown query parameter(s)" + (f": {', '.join(shown)}" if shown
-                                                            else ""))
+        raise (InvalidInput("unknown query parameter(s): {names}", names=", ".join(shown))
+               if shown else InvalidInput("unknown query parameter(s)"))
 
 
 class Items:
@@ -122,8 +123,8 @@ class Items:
         """The output CRS URI and SRID (None = stored CRS84)."""
         uri = params.get("crs", CRS84)
         if uri not in self.crs[layer.id]:
-            raise InvalidInput(f"crs {uri!r} is not supported for this collection; supported: "
-                               + ", ".join(self.crs[layer.id]))
+            raise InvalidInput("crs {uri!r} is not supported for this collection; supported: "
+                               "{supported}", uri=uri, supported=", ".join(self.crs[layer.id]))
         found = EPSG.match(uri)
         return uri, (int(found.group(1)) if found else None)
 
@@ -170,7 +171,7 @@ class Items:
             return
         found = EPSG.match(uri)
         if uri not in self.crs[layer.id] or not found:
-            raise InvalidInput(f"bbox-crs {uri!r} is not supported for this collection")
+            raise InvalidInput("bbox-crs {uri!r} is not supported for this collection", uri=uri)
         x0, y0, x1, y1 = selection.bbox_corners(bbox)
         if found.group(1) == "4326":  # EPSG:4326 axis order is latitude, longitude
             x0, y0, x1, y1 = y0, x0, y1, x1
@@ -188,14 +189,14 @@ class Items:
             node = cql_parse.parse_text(text) if lang == "cql2-text" else cql_parse.parse_json(
                 json.loads(text))
         except cql_parse.CQLError as err:
-            raise InvalidInput(err.message) from None
+            raise InvalidInput(err.template, **err.params) from None
         except Exception:  # the parsers raise many unrelated types on bad input
-            raise InvalidInput(f"filter is not valid {lang}") from None
+            raise InvalidInput("filter is not valid {lang}", lang=lang) from None
         crs = params.get("filter-crs", CRS84)
         if crs == CRS84:
             return node
         if crs not in self.crs[layer.id]:
-            raise InvalidInput(f"filter-crs {crs!r} is not supported for this collection")
+            raise InvalidInput("filter-crs {crs!r} is not supported for this collection", crs=crs)
         return modify_pygeofilter(node, filter_crs_uri=crs, storage_crs_uri=CRS84,
                                   geometry_column_name=layer.geometry_column)
 
@@ -248,7 +249,7 @@ class Items:
         key = queries.feature_id(identifier)
         row = await self.db.read_one(queries.single_statement(layer, srid), [key])
         if row is None:
-            raise NotFound(f"no feature with id {identifier!r}")
+            raise NotFound("no feature with id {id!r}", id=identifier)
         uri = f"{self.base_url}/collections/{layer.id}"
         links = [
             {"rel": "self", "type": GEOJSON, "title": "This document as GeoJSON",

@@ -10,7 +10,9 @@ tighter per-part limits).
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from kernel.errors import error_response
+from geoserver.errors import ERRORS, PayloadTooLarge
+from geoserver.messages import MESSAGES
+from kernel.errors import ErrorMap, language_of
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 PROCESS_PREFIX = "/ogc/processes/"
@@ -48,7 +50,7 @@ class BodyLimit:
         limit = self.bound(scope["path"])
         declared = _content_length(scope)
         if declared is not None and declared > limit:
-            return await _too_large(limit)(scope, receive, send)
+            return await _too_large(limit, scope)(scope, receive, send)
         state = {"seen": 0, "over": False, "started": False}
 
         async def counting_receive():
@@ -74,7 +76,7 @@ class BodyLimit:
             if not state["over"] or state["started"]:
                 raise
         if state["over"] and not state["started"]:
-            await _too_large(limit)(scope, receive, send)
+            await _too_large(limit, scope)(scope, receive, send)
 
 
 def _content_length(scope) -> int | None:
@@ -86,7 +88,7 @@ def _content_length(scope) -> int | None:
     return None
 
 
-def _too_large(limit: int):
-    """The 413 response."""
-    return error_response(413, "PayloadTooLarge",
-                          f"the request body is larger than {limit:,} bytes")
+def _too_large(limit: int, scope):
+    """The 413 response, in the request's language."""
+    refusal = PayloadTooLarge("the request body is larger than {limit:,} bytes", limit=limit)
+    return ErrorMap(ERRORS, messages=(MESSAGES,)).response(refusal, lang=language_of(scope))

@@ -35,7 +35,8 @@ from starlette.routing import BaseRoute, Route
 
 from geoserver import auth, openapi
 from geoserver.settings import Settings
-from kernel.errors import Unavailable, prefers_english
+from kernel.errors import Unavailable, language_of, pygeoapi_texts, prefers_english
+from kernel.messages import ANSWER_LANGUAGE
 from layers import cql_functions, database, feature_rules
 from layers.catalogue import layer_for_table
 from layers.database import Database
@@ -226,8 +227,11 @@ class AmanatAPI(API):
         """The exception document; logged (with traceback) only for server errors."""
         if int(status) >= 500:
             return super().get_exception(status, headers, format_, code, description)
+        lang = ANSWER_LANGUAGE.get()
+        texts = pygeoapi_texts(description, code, getattr(self.manager, "errors", None))
         exception = {"code": code, "type": EXCEPTION_TYPES.get(code, code),
-                     "description": description}
+                     "description": texts[lang], "descriptions": texts}
+        headers["Content-Language"] = lang
         if format_ == F_HTML:
             headers["Content-Type"] = FORMAT_TYPES[F_HTML]
             content = render_j2_template(self.tpl_config, self.config["server"]["templates"],
@@ -307,9 +311,13 @@ async def call(api: API, function, request, *args, skip_valid_check: bool = Fals
     """Answer a request with one of pygeoapi's API functions, in a worker thread (which
     carries the request's context variables)."""
     api_request = await AmanatRequest.from_starlette(request, api.locales)
-    if not skip_valid_check and not api_request.is_valid():
-        return _response(*api.get_format_exception(api_request))
-    headers, status, content = await run_in_threadpool(function, api, api_request, *args)
+    answering = ANSWER_LANGUAGE.set(language_of(request))   # for get_exception
+    try:
+        if not skip_valid_check and not api_request.is_valid():
+            return _response(*api.get_format_exception(api_request))
+        headers, status, content = await run_in_threadpool(function, api, api_request, *args)
+    finally:
+        ANSWER_LANGUAGE.reset(answering)
     if api_request.format == F_HTML:   # the page's language (tilesets said their provider's)
         headers["Content-Language"] = l10n.locale2str(api_request.locale)
     return _response(headers, status, content)

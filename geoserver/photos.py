@@ -36,17 +36,19 @@ def sniff(data: bytes) -> str | None:
 
 def check(data: bytes, declared: str | None, number: int, limits: EditingSettings) -> Photo:
     """A checked photo, or PayloadTooLarge / UnsupportedMediaType naming the problem."""
-    label = f"photo {number}"
+    label = number
     if len(data) > limits.max_photo_bytes:
-        raise PayloadTooLarge(f"{label} is larger than {limits.max_photo_bytes // 1024} KiB")
+        raise PayloadTooLarge("photo {number} is larger than {limit} KiB", number=label,
+                              limit=limits.max_photo_bytes // 1024)
     if not data:
-        raise UnsupportedMediaType(f"{label} is empty")
+        raise UnsupportedMediaType("photo {number} is empty", number=label)
     kind = sniff(data)
     if kind is None:
-        raise UnsupportedMediaType(f"{label} is not a JPEG, PNG or WebP image")
+        raise UnsupportedMediaType("photo {number} is not a JPEG, PNG or WebP image", number=label)
     declared = (declared or "").split(";")[0].strip().lower()
     if declared not in ("", "application/octet-stream", kind):
-        raise UnsupportedMediaType(f"{label} is declared {declared} but is {kind}")
+        raise UnsupportedMediaType("photo {number} is declared {declared} but is {kind}",
+                                   number=label, declared=declared, kind=kind)
     width, height = _verified_size(data, kind, label, limits)
     return Photo(hashlib.sha256(data).hexdigest(), kind, len(data), width, height)
 
@@ -57,16 +59,19 @@ def _verified_size(data: bytes, kind: str, label: str, limits: EditingSettings):
         with Image.open(io.BytesIO(data), formats=list(PILLOW_FORMATS)) as image:
             width, height = image.size
             if PILLOW_FORMATS.get(image.format) != kind:
-                raise UnsupportedMediaType(f"{label} is not a readable {kind} image")
+                raise UnsupportedMediaType("photo {number} is not a readable {kind} image",
+                                           number=label, kind=kind)
             if width * height > limits.max_photo_pixels:
-                raise PayloadTooLarge(f"{label} has more than {limits.max_photo_pixels:,} pixels")
+                raise PayloadTooLarge("photo {number} has more than {limit:,} pixels",
+                                      number=label, limit=limits.max_photo_pixels)
             image.verify()
     except (UnsupportedMediaType, PayloadTooLarge):
         raise
     except Image.DecompressionBombError:
-        raise PayloadTooLarge(f"{label} has too many pixels") from None
+        raise PayloadTooLarge("photo {number} has too many pixels", number=label) from None
     except Exception:  # Pillow raises many types for broken files
-        raise UnsupportedMediaType(f"{label} is not a readable {kind} image") from None
+        raise UnsupportedMediaType("photo {number} is not a readable {kind} image", number=label,
+                                   kind=kind) from None
     return width, height
 
 

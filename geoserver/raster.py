@@ -169,7 +169,8 @@ def _check_bands(request: Request, band_count: int) -> None:
     indexes = list(query.getlist("bidx"))
     indexes += BAND_TOKEN.findall(" ".join(query.getlist("expression")))
     if any(not (v.isascii() and v.isdigit()) or not 1 <= int(v) <= band_count for v in indexes):
-        raise InvalidInput(f"band index out of range: the dataset has {band_count} band(s)")
+        raise InvalidInput("band index out of range: the dataset has {count} band(s)",
+                           count=band_count)
     if any(not RESCALE.match(v) for v in query.getlist("rescale")):
         raise InvalidInput("rescale must be 'min,max' (two numbers)")
     _check_plain_values(query)
@@ -190,7 +191,7 @@ def _check_plain_values(query) -> None:
             params = None
         if not isinstance(params, dict) or not _bounded_numbers(params):
             raise InvalidInput("algorithm_params must be a JSON object of finite numbers "
-                               f"(at most {MAX_PARAM_VALUE:g} in size)")
+                               "(at most {limit:g} in size)", limit=MAX_PARAM_VALUE)
     _check_statistics(query)
 
 
@@ -213,8 +214,9 @@ def _check_post_processing(query, raster: Raster) -> None:
             fields = algorithms.get(name).model_fields
             needed = fields["input_nbands"].default
             if needed and bands < needed:
-                raise InvalidInput(f"the algorithm {name} needs {needed} bands; "
-                                   f"{bands} would be read")
+                raise InvalidInput("the algorithm {name} needs {needed} bands; "
+                                   "{bands} would be read", name=name, needed=needed,
+                                   bands=bands)
             bands = fields["output_nbands"].default or bands
             dtype = fields["output_dtype"].default or "float32"
     for formula in query.getlist("color_formula"):
@@ -222,7 +224,8 @@ def _check_post_processing(query, raster: Raster) -> None:
     for name in ("minzoom", "maxzoom"):
         for value in query.getlist(name):
             if not (value.isascii() and value.isdigit()) or int(value) > MAX_ZOOM_PARAMETER:
-                raise InvalidInput(f"{name} must be a zoom level from 0 to {MAX_ZOOM_PARAMETER}")
+                raise InvalidInput("{name} must be a zoom level from 0 to {highest}", name=name,
+                                   highest=MAX_ZOOM_PARAMETER)
 
 
 def _check_color_formula(formula: str, bands: int, dtype: str) -> None:
@@ -276,8 +279,8 @@ def _check_statistics(query) -> None:
         parts = [_number(part) for part in text.split(",")]
         if (None in parts or len(parts) > MAX_HISTOGRAM_BINS + 1
                 or (len(parts) == 1 and not 1 <= parts[0] <= MAX_HISTOGRAM_BINS)):
-            raise InvalidInput(f"histogram_bins must be a count from 1 to {MAX_HISTOGRAM_BINS} "
-                               "or a list of finite bin edges")
+            raise InvalidInput("histogram_bins must be a count from 1 to {highest} "
+                               "or a list of finite bin edges", highest=MAX_HISTOGRAM_BINS)
     for text in query.getlist("histogram_range"):
         parts = [_number(part) for part in text.split(",")]
         if len(parts) != 2 or None in parts:
@@ -381,7 +384,7 @@ def _check_coordinates(value, depth: int, geographic: bool, counter: list[int]) 
         raise InvalidInput("a position must be 2 or 3 numbers")
     counter[0] += 1
     if counter[0] > MAX_BODY_VERTICES:
-        raise InvalidInput(f"geometry has more than {MAX_BODY_VERTICES} vertices")
+        raise InvalidInput("geometry has more than {limit} vertices", limit=MAX_BODY_VERTICES)
     x, y = _number(str(value[0])), _number(str(value[1]))   # a huge JSON int: no OverflowError
     if x is None or y is None:
         raise InvalidInput("coordinates must be finite numbers")
@@ -484,7 +487,8 @@ def checked_algorithms():
             try:
                 return algorithm(image)
             except ValueError as err:
-                raise InvalidInput(f"the algorithm cannot be applied here: {err}") from None
+                raise InvalidInput("the algorithm cannot be applied here: {reason}",
+                                   reason=str(err)) from None
 
         return run
 

@@ -30,7 +30,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from geoserver.auth import REALM, media_type, unauthorized
-from geoserver.errors import SignInRefused, TooManyAttempts
+from geoserver.errors import SignInRefused, SignInRequired, TooManyAttempts
 from geoserver.identity import ROLES, LocalIssuer
 from kernel.errors import ErrorMap, InvalidInput
 from kernel.principal import Principal, principal_of
@@ -67,7 +67,8 @@ async def _body(request: Request) -> bytes:
     async for chunk in request.stream():
         size += len(chunk)
         if size > MAX_BODY_BYTES:
-            raise InvalidInput(f"a sign-in request may not exceed {MAX_BODY_BYTES} bytes")
+            raise InvalidInput("a sign-in request may not exceed {limit} bytes",
+                               limit=MAX_BODY_BYTES)
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -79,7 +80,7 @@ def _json_fields(body: bytes) -> dict:
     except ValueError:
         raise InvalidInput("the body is not valid JSON") from None
     if not isinstance(value, dict):
-        raise InvalidInput('the body must be a JSON object {"username": ..., "password": ...}')
+        raise InvalidInput('the body must be a JSON object {{"username": ..., "password": ...}}')
     return value
 
 
@@ -93,7 +94,7 @@ def _form_fields(body: bytes) -> dict:
     fields: dict[str, str] = {}
     for key, value in pairs:
         if key in fields:
-            raise InvalidInput(f"the field {key!r} is given more than once")
+            raise InvalidInput("the field {name!r} is given more than once", name=key)
         fields[key] = value
     return fields
 
@@ -102,13 +103,14 @@ def _text(fields: dict, name: str, longest: int) -> str:
     """A required, non-empty string field of at most `longest` characters."""
     value = fields.get(name)
     if not isinstance(value, str) or not value:
-        raise InvalidInput(f"{name} is required (a non-empty string)")
+        raise InvalidInput("{name} is required (a non-empty string)", name=name)
     if len(value) > longest:
-        raise InvalidInput(f"{name} may have at most {longest} characters")
+        raise InvalidInput("{name} may have at most {longest} characters", name=name,
+                           longest=longest)
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:   # a lone surrogate escaped in JSON
-        raise InvalidInput(f"{name} is not valid Unicode text") from None
+        raise InvalidInput("{name} is not valid Unicode text", name=name) from None
     return value
 
 
@@ -119,7 +121,8 @@ def parse_credentials(media: str, body: bytes) -> tuple[str, str]:
     elif media == FORM_MEDIA:
         fields = _form_fields(body)
     else:
-        raise InvalidInput(f"send {JSON_MEDIA} or {FORM_MEDIA} with username and password")
+        raise InvalidInput("send {json} or {form} with username and password", json=JSON_MEDIA,
+                           form=FORM_MEDIA)
     return _text(fields, "username", MAX_NAME), _text(fields, "password", accounts.MAX_PASSWORD)
 
 
@@ -201,7 +204,7 @@ class SignIn:
 
     def refusal(self, err: SignInRefused | TooManyAttempts, request: Request) -> JSONResponse:
         """The 401 (with its challenge) or 429 (with Retry-After) of a refused sign-in."""
-        response = self.errors.response(err, request.headers.get("accept-language"))
+        response = self.errors.answer(err, request)
         if not isinstance(err, TooManyAttempts):
             response.headers["WWW-Authenticate"] = REALM
         response.headers.update(NO_STORE)
@@ -216,11 +219,21 @@ def _role(principal: Principal) -> str | None:
     return next((role for role in reversed(ROLES) if role in principal.roles), None)
 
 
-async def me(request: Request) -> JSONResponse:
+def me(errors: ErrorMap):
     """GET /auth/me: the caller's user name, role and office; 401 without credentials."""
+
+    async def endpoint(request: Request) -> JSONResponse:
+        return _me(errors, request)
+
+    return endpoint
+
+
+def _me(errors: ErrorMap, request: Request) -> JSONResponse:
+    """The caller's user name, role and office, or the 401."""
     principal = principal_of(request.scope)
     if principal.is_public:
-        return unauthorized("sign in: no token or API key was sent")
+        return unauthorized(errors, SignInRequired("sign in: no token or API key was sent"),
+                            request.scope)
     return JSONResponse({"user": principal.subject, "role": _role(principal),
                          "office": principal.office},
                         headers={"Cache-Control": "private, no-store", "Vary": "Authorization"})
@@ -230,4 +243,4 @@ def routes(settings: Settings, db: Database, errors: ErrorMap) -> list[Route]:
     """POST /auth/token and GET /auth/me (POST /auth/token is open in geoserver.auth.POLICY)."""
     service = SignIn(settings, db, errors)
     return [Route("/auth/token", service.token, methods=["POST"]),
-            Route("/auth/me", me, methods=["GET"])]
+            Route("/auth/me", me(errors), methods=["GET"])]

@@ -30,6 +30,7 @@ from layers.cql_parse import IntDiv, Mod, Power
 from layers.cql_terms import CQLError, Term, field_kind, inferred_kind, kind_name, literal, number
 from layers.cql_terms import compose as _compose
 from layers.cql_terms import shown as _shown
+from kernel.messages import Phrase
 
 __all__ = ["CQLError", "to_sql"]
 
@@ -87,33 +88,35 @@ def _is_literal(value) -> bool:
     return not isinstance(value, ast.Node)
 
 
-def _operator(node) -> str:
-    """The CQL2 name of a node's operator, for messages."""
+def _operator(node) -> Phrase:
+    """The CQL2 name of a node's operator, for messages (in both languages)."""
     if isinstance(node, ast.Function):
-        return f"function {node.name!r}"
+        return Phrase(f"الدالة {node.name!r}", f"function {node.name!r}")
     if isinstance(node, (ast.TemporalPredicate, ast.SpatialComparisonPredicate,
                          ast.ArrayPredicate, ast.Comparison, ast.Arithmetic)):
-        op = get_op(node) or getattr(node.op, "value", node.op)
-        return f"operator {op.upper()}"
-    return f"operator {type(node).__name__.upper()}"
+        op = (get_op(node) or getattr(node.op, "value", node.op)).upper()
+    else:
+        op = type(node).__name__.upper()
+    return Phrase(f"العامل {op}", f"operator {op}")
 
 
 def _comparable(left: Term, right: Term) -> None:
     """Refuse to compare operands of different kinds (a number with a string, ...)."""
     family = FAMILIES.get(left.kind)
     if family is None or family != FAMILIES.get(right.kind):
-        raise CQLError(f"cannot compare {left.label} ({kind_name(left)}) "
-                       f"with {right.label} ({kind_name(right)})")
+        raise CQLError("cannot compare {left} ({left_kind}) with {right} ({right_kind})",
+                       left=left.label, left_kind=kind_name(left), right=right.label,
+                       right_kind=kind_name(right))
 
 
 def _scalar(term: Term) -> Term:
     """A term usable with =, <, BETWEEN, IN; geometries and arrays have their own operators."""
     if term.kind == "geometry":
-        raise CQLError(f"{term.label} is a geometry: use a spatial operator such as "
-                       "S_INTERSECTS or S_EQUALS")
+        raise CQLError("{label} is a geometry: use a spatial operator such as "
+                       "S_INTERSECTS or S_EQUALS", label=term.label)
     if term.kind == "array":
-        raise CQLError(f"{term.label} is an array: use A_CONTAINS, A_CONTAINEDBY, "
-                       "A_OVERLAPS or A_EQUALS")
+        raise CQLError("{label} is an array: use A_CONTAINS, A_CONTAINEDBY, "
+                       "A_OVERLAPS or A_EQUALS", label=term.label)
     return term
 
 
@@ -138,7 +141,8 @@ def _like_pattern(pattern: str, node: ast.Like) -> str:
 def _check_crs(name) -> None:
     """Geometry literals reach the provider in the storage CRS (pygeoapi transforms them)."""
     if name is not None and not STORAGE_CRS.search(str(name)):
-        raise CQLError(f"geometry literals must be given in CRS84 (lon/lat), not {_shown(name)}")
+        raise CQLError("geometry literals must be given in CRS84 (lon/lat), not {crs}",
+                       crs=_shown(name))
 
 
 def _crs_name(crs) -> str | None:
@@ -165,8 +169,9 @@ def _metric(term: Term) -> Term:
 
 def _envelope(minx, miny, maxx, maxy, metric: bool = False) -> Term:
     """ST_MakeEnvelope of four bound numbers in EPSG:4326."""
-    xs = sorted(number(v, "envelope coordinates") for v in (minx, maxx))
-    ys = sorted(number(v, "envelope coordinates") for v in (miny, maxy))
+    label = Phrase("إحداثيات المستطيل", "envelope coordinates")
+    xs = sorted(number(v, label) for v in (minx, maxx))
+    ys = sorted(number(v, label) for v in (miny, maxy))
     _lon_lat(xs[0], ys[0], xs[1], ys[1])
     term = Term(sql.SQL("ST_MakeEnvelope(%s, %s, %s, %s, 4326)"), (xs[0], ys[0], xs[1], ys[1]),
                 "geometry", "the envelope")
@@ -186,10 +191,10 @@ def _geometry_literal(value, max_vertices: int, metric: bool = False) -> Term:
     if shape.is_empty:
         raise CQLError("the geometry literal is empty")
     if shapely.get_num_coordinates(shape) > max_vertices:
-        raise CQLError(f"the geometry literal has more than {max_vertices:,} vertices")
+        raise CQLError("the geometry literal has more than {limit:,} vertices", limit=max_vertices)
     if not shape.is_valid:
         reason = shapely.validation.explain_validity(shape)
-        raise CQLError(f"the geometry literal is not valid: {reason}")
+        raise CQLError("the geometry literal is not valid: {reason}", reason=reason)
     _lon_lat(*shape.bounds)
     term = Term(sql.SQL("ST_SetSRID(ST_GeomFromGeoJSON(%s::text), 4326)"),
                 (shapely.to_geojson(shape),), "geometry", "the geometry literal")
@@ -200,8 +205,8 @@ def _metres(distance, units) -> float:
     """A non-negative distance converted to metres."""
     factor = UNITS.get(units.lower() if isinstance(units, str) else units)
     if factor is None:
-        raise CQLError(f"unknown distance unit {_shown(units)}; use metres")
-    metres = number(distance, "the distance") * factor
+        raise CQLError("unknown distance unit {unit}; use metres", unit=_shown(units))
+    metres = number(distance, Phrase("المسافة", "the distance")) * factor
     if metres < 0:
         raise CQLError("the distance must not be negative")
     return metres
@@ -227,13 +232,13 @@ class _Translator:
         """The property names a filter on this layer may use."""
         return [self.layer.id_field, "geometry", *self.layer.fields]
 
-    def column(self, name: str, kind: str, label: str) -> Term:
+    def column(self, name: str, kind: str, label: str | Phrase) -> Term:
         """A column of alias `t`."""
         return Term(sql.SQL("t.{}").format(sql.Identifier(name)), (), kind, label)
 
     def property(self, name: str) -> Term:
         """A property resolved against the catalogue; anything else is unknown."""
-        label = f"property {_shown(name)}"
+        label = Phrase(f"الخاصية {_shown(name)}", f"property {_shown(name)}")
         if name in ("geometry", self.layer.geometry_column):
             return self.column(self.layer.geometry_column, "geometry", label)
         if name == self.layer.id_field:
@@ -241,9 +246,11 @@ class _Translator:
         schema = self.layer.fields.get(name)
         if schema is None:
             # A personal column's name is not echoed: no response ever carries it.
-            shown = "" if name in self.layer.personal else f" {_shown(name)}"
-            raise CQLError(f"unknown property{shown}; the queryable properties of "
-                           f"{self.layer.id} are: {', '.join(self.queryables())}")
+            queryable = {"layer": self.layer.id, "names": ", ".join(self.queryables())}
+            raise (CQLError("unknown property; the queryable properties of {layer} are: {names}",
+                            **queryable) if name in self.layer.personal else
+                   CQLError("unknown property {name}; the queryable properties of {layer} are: "
+                            "{names}", name=_shown(name), **queryable))
         return self.column(name, field_kind(schema), label)
 
     def operand(self, value, against: Term | None = None) -> Term:
@@ -255,7 +262,8 @@ class _Translator:
         if isinstance(value, ast.Function):
             return self.function(value)
         if isinstance(value, ast.Node):
-            raise CQLError(f"a condition ({_operator(value)}) cannot be used as a value")
+            raise CQLError("a condition ({operator}) cannot be used as a value",
+                           operator=_operator(value))
         if isinstance(value, (values.Geometry, values.Envelope)):
             return _geometry_literal(value, self.max_vertices)
         if against is None:
@@ -293,7 +301,8 @@ class _Translator:
         left, right = self.pair(node.lhs, node.rhs)
         for term in (left, right):
             if term.kind not in ("integer", "number"):
-                raise CQLError(f"arithmetic needs numbers; {term.label} is {kind_name(term)}")
+                raise CQLError("arithmetic needs numbers; {label} is {kind}", label=term.label,
+                               kind=kind_name(term))
         if isinstance(node, DIVISIONS) and _is_literal(node.rhs) and node.rhs == 0:
             raise CQLError("division by zero")
         integral = isinstance(node, IntDiv) or (
@@ -309,8 +318,8 @@ class _Translator:
             return self.bbox(value, metric)
         term = self.operand(value)
         if term.kind != "geometry":
-            raise CQLError(f"spatial operators need geometries; {term.label} is "
-                           f"{kind_name(term)}")
+            raise CQLError("spatial operators need geometries; {label} is {kind}",
+                           label=term.label, kind=kind_name(term))
         if metric:
             return self.column(self.layer.metric_geometry_column, "geometry", term.label)
         return term
@@ -323,7 +332,8 @@ class _Translator:
             return literal(value, Term(sql.SQL(""), (), "array", "an array operand"))
         term = self.operand(value)
         if term.kind != "array":
-            raise CQLError(f"array operators need arrays; {term.label} is {kind_name(term)}")
+            raise CQLError("array operators need arrays; {label} is {kind}", label=term.label,
+                           kind=kind_name(term))
         return term
 
     def period(self, value, against: Term | None) -> tuple[Term, Term]:
@@ -332,8 +342,8 @@ class _Translator:
             return self.interval(value, against)
         term = self.operand(value, against)
         if term.kind not in ("date", "date-time"):
-            raise CQLError(f"temporal operators need dates or timestamps; {term.label} is "
-                           f"{kind_name(term)}")
+            raise CQLError("temporal operators need dates or timestamps; {label} is {kind}",
+                           label=term.label, kind=kind_name(term))
         return term, term
 
     def interval(self, value: values.Interval, against: Term | None) -> tuple[Term, Term]:
@@ -372,12 +382,13 @@ class _Translator:
         """The SQL condition for a node, dispatched on its type; unknown nodes are refused."""
         if isinstance(node, ast.Function) and node.name != "bbox":
             name = cql_functions.check_arity(node.name, len(node.arguments))
-            raise CQLError(f"{name.upper()} gives a string; a filter needs a condition")
+            raise CQLError("{function} gives a string; a filter needs a condition",
+                           function=name.upper())
         if isinstance(node, (ast.Attribute, ast.Arithmetic, ast.Function)):
             raise CQLError("a filter must be a condition, not a value")
         if isinstance(node, ast.Node):
-            raise CQLError(f"{_operator(node)} is not supported")
-        raise CQLError(f"{_shown(node)} is not a condition")
+            raise CQLError("{operator} is not supported", operator=_operator(node))
+        raise CQLError("{value} is not a condition", value=_shown(node))
 
     @condition.register
     def _boolean(self, node: bool) -> Term:
@@ -418,7 +429,8 @@ class _Translator:
     def _like(self, node: ast.Like) -> Term:
         value = self.operand(node.lhs)
         if value.kind != "string":
-            raise CQLError(f"LIKE needs a string; {value.label} is {kind_name(value)}")
+            raise CQLError("LIKE needs a string; {label} is {kind}", label=value.label,
+                           kind=kind_name(value))
         pattern = self.pattern(node.pattern, node, value)
         operator = ("NOT " if node.not_ else "") + ("ILIKE" if node.nocase else "LIKE")
         return _compose("{a} " + operator + " {b} ESCAPE '\\'", a=value, b=pattern)
@@ -446,7 +458,7 @@ class _Translator:
     def _temporal(self, node: ast.TemporalPredicate) -> Term:
         template = TEMPORAL.get(type(node))
         if template is None:
-            raise CQLError(f"{_operator(node)} is not supported")
+            raise CQLError("{operator} is not supported", operator=_operator(node))
         if _is_literal(node.lhs) and not _is_literal(node.rhs):
             (b2, e2) = self.period(node.rhs, None)
             (b1, e1) = self.period(node.lhs, b2)

@@ -13,7 +13,7 @@ import unicodedata
 
 from psycopg import sql
 
-from layers.cql_terms import CQLError, Term, compose, kind_name
+from layers.cql_terms import CQLError, Term, compose, kind_name, wrapped
 
 __all__ = ["FUNCTIONS", "call", "describe", "known"]
 
@@ -64,12 +64,15 @@ def check_arity(name: str, count: int) -> str:
     """The canonical name of a call with `count` arguments, or a CQLError naming the function."""
     canonical = known(name)
     if canonical is None:
-        raise CQLError(f"unknown function {name!r}; the functions filters may call are: "
-                       + ", ".join(f.upper() for f in FUNCTIONS) + " (see /ogc/functions)")
+        raise CQLError("unknown function {name!r}; the functions filters may call are: "
+                       "{names} (see /ogc/functions)", name=name,
+                       names=", ".join(f.upper() for f in FUNCTIONS))
     wanted = len(FUNCTIONS[canonical]["arguments"])
     if count != wanted:
-        raise CQLError(f"{canonical.upper()} takes {wanted} argument"
-                       f"{'s' if wanted != 1 else ''}, not {count}")
+        given = {"function": canonical.upper(), "wanted": wanted, "count": count}
+        raise (CQLError("{function} takes {wanted} argument, not {count}", **given)
+               if wanted == 1 else
+               CQLError("{function} takes {wanted} arguments, not {count}", **given))
     return canonical
 
 
@@ -78,8 +81,9 @@ def call(name: str, args: list[Term]) -> Term:
     canonical = check_arity(name, len(args))
     (arg,) = args
     if arg.kind != "string":
-        raise CQLError(f"{canonical.upper()} needs a string; {arg.label} is {kind_name(arg)}")
-    label = f"{canonical.upper()}({arg.label})"
+        raise CQLError("{function} needs a string; {label} is {kind}",
+                       function=canonical.upper(), label=arg.label, kind=kind_name(arg))
+    label = wrapped(canonical.upper(), arg.label)
     if canonical == "casei":
         return compose("lower({a})", "string", label, a=arg)
     code = ACCENTI_SQL.format(arg.code, sql.Literal("".join(ACCENT_FOLDS)),

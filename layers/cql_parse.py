@@ -145,7 +145,7 @@ def _standard(node):
     args = _standard(args)
     if op in ARITHMETIC_OPS:
         if len(args) != 2:
-            raise CQLError(f"operator {op} needs two arguments")
+            raise CQLError("operator {op} needs two arguments", op=op)
         return ARITHMETIC_OPS[op](*(walk_cql_json(arg) for arg in args))
     if op == "between" and len(args) == 3:
         return {"op": op, "args": [args[0], [args[1], args[2]]]}
@@ -169,7 +169,7 @@ def _check_depth(node, depth: int = 0) -> None:
     while stack:
         item, level = stack.pop()
         if level > MAX_DEPTH:
-            raise CQLError(f"the filter is nested more than {MAX_DEPTH} levels deep")
+            raise CQLError("the filter is nested more than {depth} levels deep", depth=MAX_DEPTH)
         if isinstance(item, dict):
             stack.extend((value, level + 1) for value in item.values())
         elif isinstance(item, (list, tuple)):

@@ -12,21 +12,23 @@ from string import Formatter
 
 from psycopg import sql
 
+from kernel.messages import Phrase, Templated, in_language
+
 INT64 = 2**63
 SQL_TYPES = {"integer": "bigint", "number": "numeric", "string": "text", "date": "date",
              "date-time": "timestamptz", "boolean": "boolean", "array": "text[]"}
-KIND_NAMES = {"integer": "an integer", "number": "a number", "string": "a string",
-              "date": "a date", "date-time": "a timestamp", "boolean": "a boolean",
-              "array": "an array of strings", "geometry": "a geometry"}
+KIND_NAMES = {"integer": Phrase("عدد صحيح", "an integer"), "number": Phrase("عدد", "a number"),
+              "string": Phrase("نص", "a string"), "date": Phrase("تاريخ", "a date"),
+              "date-time": Phrase("طابع زمني", "a timestamp"),
+              "boolean": Phrase("قيمة منطقية", "a boolean"),
+              "array": Phrase("مصفوفة نصوص", "an array of strings"),
+              "geometry": Phrase("شكل هندسي", "a geometry")}
+EXPRESSION = Phrase("التعبير", "the expression")
 
 
-class CQLError(Exception):
-    """A filter that cannot be applied; `message` is safe to show the client."""
-
-    def __init__(self, message: str):
-        """Keep the client-safe message."""
-        super().__init__(message)
-        self.message = message
+class CQLError(Templated):
+    """A filter that cannot be applied; its message (a catalogued template and its values,
+    `message` in English) is safe to show the client."""
 
 
 @dataclass(frozen=True)
@@ -36,10 +38,10 @@ class Term:
     code: sql.Composable
     params: tuple = ()
     kind: str = "boolean"
-    label: str = "the expression"
+    label: str | Phrase = EXPRESSION
 
 
-def compose(template: str, kind: str = "boolean", label: str = "the expression",
+def compose(template: str, kind: str = "boolean", label: str | Phrase = EXPRESSION,
              **terms: Term) -> Term:
     """Fill a constant template with terms, keeping parameters in placeholder order."""
     names = [name for _, name, _, _ in Formatter().parse(template) if name]
@@ -53,15 +55,21 @@ def shown(value) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def kind_name(term: Term) -> str:
-    """`term`'s kind in words."""
+def kind_name(term: Term) -> Phrase | str:
+    """`term`'s kind in words (in both languages)."""
     return KIND_NAMES.get(term.kind, term.kind)
 
 
-def number(value, label: str) -> float:
+def wrapped(outer: str, label: str | Phrase) -> Phrase:
+    """A label inside a function's name, `OUTER(label)`, in both languages."""
+    return Phrase(f"{outer}({in_language(label, 'ar')})", f"{outer}({in_language(label, 'en')})")
+
+
+def number(value, label: str | Phrase) -> float:
     """A finite JSON/CQL number (booleans are not numbers)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise CQLError(f"{label} must be a finite number, not {shown(value)}")
+        raise CQLError("{label} must be a finite number, not {value}", label=label,
+                       value=shown(value))
     return float(value)
 
 
@@ -73,7 +81,7 @@ def _to_integer(value):
         return None
     if isinstance(value, int):
         if not -INT64 <= value < INT64:
-            raise CQLError(f"{shown(value)} is out of range for an integer")
+            raise CQLError("{value} is out of range for an integer", value=shown(value))
         return "integer", value
     return _to_number(value)
 
@@ -83,7 +91,7 @@ def _to_number(value):
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     if isinstance(value, float) and not math.isfinite(value):
-        raise CQLError(f"{shown(value)} is not a finite number")
+        raise CQLError("{value} is not a finite number", value=shown(value))
     return "number", Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
 
 
@@ -145,7 +153,7 @@ def inferred_kind(value) -> str:
                         ("array", list)):
         if isinstance(value, types):
             return kind
-    raise CQLError(f"{shown(value)} cannot be used as a value here")
+    raise CQLError("{value} cannot be used as a value here", value=shown(value))
 
 
 def literal(value, against: Term) -> Term:
@@ -153,7 +161,8 @@ def literal(value, against: Term) -> Term:
     coerce = COERCE.get(against.kind)
     result = coerce(value) if coerce else None
     if result is None:
-        raise CQLError(f"{against.label} is {kind_name(against)}; {shown(value)} is not")
+        raise CQLError("{label} is {kind}; {value} is not", label=against.label,
+                       kind=kind_name(against), value=shown(value))
     kind, coerced = result
     cast = sql.SQL("%s::{}").format(sql.SQL(SQL_TYPES[kind]))
     return Term(cast, (coerced,), kind, f"the value {shown(value)}")

@@ -109,21 +109,21 @@ def _transaction(conn, spec: Spec, write: Write, actor: Actor, ctx: Context) -> 
                 return _delete(conn, spec, write, actor, before)
             return _change(conn, spec, write, actor, ctx, before)
     except psycopg.errors.UniqueViolation as err:
-        raise Conflict(_duplicate(err)) from None
+        raise _duplicate(err) from None
     except psycopg.errors.ForeignKeyViolation:
         raise Conflict("other features refer to this one") from None
     except (psycopg.errors.CheckViolation, psycopg.errors.NotNullViolation):
         raise InvalidFeature("a value is outside what the layer accepts") from None
 
 
-def _duplicate(err: psycopg.errors.UniqueViolation) -> str:
-    """A client-safe message for a unique violation."""
+def _duplicate(err: psycopg.errors.UniqueViolation) -> Conflict:
+    """The client-safe Conflict for a unique violation."""
     name = getattr(err.diag, "constraint_name", "") or ""
     if "license_no" in name:
-        return "a licence with this license_no already exists"
+        return Conflict("a licence with this license_no already exists")
     if "client_id" in name:
-        return "this client id was already used"
-    return "a feature with these values already exists"
+        return Conflict("this client id was already used")
+    return Conflict("a feature with these values already exists")
 
 
 def _locked(conn, spec: Spec, feature_id: int) -> dict:
@@ -133,7 +133,7 @@ def _locked(conn, spec: Spec, feature_id: int) -> dict:
         "FROM {} t WHERE t.id = %s FOR UPDATE").format(sql.Identifier(spec.layer.table)),
         [feature_id]).fetchone()
     if row is None:
-        raise FeatureMissing(f"no feature with id {feature_id}")
+        raise FeatureMissing("no feature with id {id}", id=feature_id)
     return {"row": row[0], "geometry": row[1],
             "etag": etag(spec.collection, feature_id, row[2])}
 
@@ -272,7 +272,7 @@ def _outcome(conn, spec: Spec, action: str, feature_id: int, actor: Actor) -> Ou
     """The outcome with the feature as the actor may see it."""
     found = represent(conn, spec, feature_id, actor)
     if found is None:
-        raise FeatureMissing(f"no feature with id {feature_id}")
+        raise FeatureMissing("no feature with id {id}", id=feature_id)
     text, tag, photos = found
     return Outcome(action, feature_id, tag, text, photos)
 

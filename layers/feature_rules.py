@@ -59,14 +59,16 @@ class Field:
 def _text(name: str, spec: Field, value) -> str:
     """A string within its pattern, choices and length."""
     if not isinstance(value, str):
-        raise InvalidFeature(f"property '{name}' must be a string")
+        raise InvalidFeature("property '{name}' must be a string", name=name)
     value = value.strip()
     if "\x00" in value or len(value) > spec.max_length or (spec.required and not value):
-        raise InvalidFeature(f"property '{name}' must be 1 to {spec.max_length} characters")
+        raise InvalidFeature("property '{name}' must be 1 to {longest} characters", name=name,
+                             longest=spec.max_length)
     if spec.choices and value not in spec.choices:
-        raise InvalidFeature(f"property '{name}' must be one of {', '.join(spec.choices)}")
+        raise InvalidFeature("property '{name}' must be one of {choices}", name=name,
+                             choices=", ".join(spec.choices))
     if spec.pattern and not spec.pattern.match(value):
-        raise InvalidFeature(f"property '{name}' is not in the expected format")
+        raise InvalidFeature("property '{name}' is not in the expected format", name=name)
     return value
 
 
@@ -74,28 +76,32 @@ def _number(name: str, spec: Field, value):
     """An integer or number within bounds."""
     integer = spec.kind == "integer"
     if isinstance(value, bool) or not isinstance(value, int if integer else (int, float)):
-        raise InvalidFeature(f"property '{name}' must be {'an integer' if integer else 'a number'}")
+        raise (InvalidFeature("property '{name}' must be an integer", name=name) if integer
+               else InvalidFeature("property '{name}' must be a number", name=name))
     if not math.isfinite(value) or (integer and abs(value) >= 2**63):
-        raise InvalidFeature(f"property '{name}' is out of range")
+        raise InvalidFeature("property '{name}' is out of range", name=name)
     if (spec.minimum is not None and value < spec.minimum) or (
             spec.maximum is not None and value > spec.maximum):
-        raise InvalidFeature(f"property '{name}' must be between {spec.minimum} and {spec.maximum}")
+        raise InvalidFeature("property '{name}' must be between {minimum} and {maximum}",
+                             name=name, minimum=spec.minimum, maximum=spec.maximum)
     return value
 
 
 def _when(name: str, spec: Field, value):
     """An RFC 3339 date, or date-time with a time zone."""
     if not isinstance(value, str) or len(value) > 40:
-        raise InvalidFeature(f"property '{name}' must be an RFC 3339 {spec.kind}")
+        raise InvalidFeature("property '{name}' must be an RFC 3339 {kind}", name=name,
+                             kind=spec.kind)
     try:
         if spec.kind == "date":
             return date.fromisoformat(value)
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
-        raise InvalidFeature(f"property '{name}' is not a valid {spec.kind}") from None
+        raise InvalidFeature("property '{name}' is not a valid {kind}", name=name,
+                             kind=spec.kind) from None
     if parsed.tzinfo is None:
-        raise InvalidFeature(f"property '{name}' needs a time zone "
-                             "(e.g. 2026-05-01T09:30:00+03:00)")
+        raise InvalidFeature("property '{name}' needs a time zone "
+                             "(e.g. 2026-05-01T09:30:00+03:00)", name=name)
     return parsed
 
 
@@ -173,13 +179,13 @@ class Spec:
         """Typed values of the writable properties (required ones present)."""
         unknown = set(given) - set(self.fields) - self.read_only
         if unknown:
-            raise InvalidFeature("unknown properties: " + ", ".join(sorted(unknown)))
+            raise InvalidFeature("unknown properties: {names}", names=", ".join(sorted(unknown)))
         values = {}
         for name, spec in self.fields.items():
             if given.get(name) is not None:
                 values[name] = parse_value(name, spec, given[name])
             elif spec.required and not self.defaulted(name, before):
-                raise InvalidFeature(f"property '{name}' is required")
+                raise InvalidFeature("property '{name}' is required", name=name)
         return values
 
     def defaulted(self, name: str, before: dict | None) -> bool:
@@ -210,7 +216,7 @@ class Context:
     """What the checks need besides the database: activity names, the zoning rule, the clock."""
 
     activities: dict            # ISIC code -> (name_ar, name_en)
-    zoning: object = None       # callable(conn, parcel_no, isic, x, y) -> refusal text or None
+    zoning: object = None       # callable(conn, parcel_no, isic, x, y) -> refusal values|None
     now: object = None          # callable() -> aware datetime
 
     def current(self) -> datetime:
@@ -290,8 +296,8 @@ class LicenceSpec(Spec):
             return
         names = ctx.activities.get(values["isic_code"])
         if names is None:
-            raise InvalidFeature(f"ISIC code {values['isic_code']} is not in the activity list; "
-                                 "give activity_ar and activity_en")
+            raise InvalidFeature("ISIC code {code} is not in the activity list; "
+                                 "give activity_ar and activity_en", code=values["isic_code"])
         values.setdefault("activity_ar", names[0])
         values.setdefault("activity_en", names[1])
 
@@ -344,15 +350,17 @@ class LicenceSpec(Spec):
                 raise InvalidFeature("the location is not on a registered parcel")
             values["parcel_id"] = under
         elif on_given is None:
-            raise InvalidFeature(f"no parcel with id {values['parcel_id']}")
+            raise InvalidFeature("no parcel with id {id}", id=values["parcel_id"])
         elif not on_given:
-            raise InvalidFeature(f"the location is not inside parcel {values['parcel_id']}")
+            raise InvalidFeature("the location is not inside parcel {id}", id=values["parcel_id"])
         if ctx.zoning is not None:
             parcel_no = conn.execute("SELECT parcel_no FROM parcels WHERE id = %s",
                                      [values["parcel_id"]]).fetchone()[0]
             refusal = ctx.zoning(conn, parcel_no, values["isic_code"], x, y)
             if refusal:
-                raise InvalidFeature(refusal)
+                raise InvalidFeature("activity {isic} is not allowed by the zoning of parcel "
+                                     "{parcel} (rule {rule}; allowed activity prefixes: "
+                                     "{allowed})", **refusal)
 
     def may_edit(self, actor: Actor, row: dict) -> bool:
         """Admins, and the office that owns the licence."""
@@ -374,8 +382,8 @@ class LicenceSpec(Spec):
         count = conn.execute("SELECT count(*) FROM inspections WHERE license_id = %s",
                              [feature_id]).fetchone()[0]
         if count:
-            raise Conflict(f"the licence has {count} inspection(s) and cannot be deleted; "
-                           "suspend or cancel it instead")
+            raise Conflict("the licence has {count} inspection(s) and cannot be deleted; "
+                           "suspend or cancel it instead", count=count)
 
 
 class InspectionSpec(Spec):
@@ -421,7 +429,7 @@ class InspectionSpec(Spec):
         row = conn.execute("SELECT issue_date FROM licenses WHERE id = %s",
                            [values["license_id"]]).fetchone()
         if row is None:
-            raise InvalidFeature(f"no licence with id {values['license_id']}")
+            raise InvalidFeature("no licence with id {id}", id=values["license_id"])
         if values["visited_at"].date() < row[0]:
             raise InvalidFeature("visited_at is before the licence was issued")
         if not in_city(conn, *values["geom"]):

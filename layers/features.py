@@ -79,7 +79,7 @@ class PostGISFeatures(BaseProvider):
                                        target_srid(crs_transform_spec), False)
         row = self._fetch(queries.single(self.layer, feature), [key])
         if row is None:
-            raise NotFound(f"no feature with id {identifier!r}")
+            raise NotFound("no feature with id {id!r}", id=identifier)
         return json.loads(row[0])
 
     def _read(self, feature, where, order, limit, offset) -> queries.Page:

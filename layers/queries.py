@@ -116,5 +116,5 @@ def feature_id(text) -> int:
     """A feature id from a path (ASCII digits only: no sign, blanks or "٣"), or NotFound."""
     value = str(text)
     if not (value.isascii() and value.isdigit()) or len(value) > MAX_ID_DIGITS:
-        raise NotFound(f"no feature with id {value[:40]!r}")
+        raise NotFound("no feature with id {id!r}", id=value[:40])
     return int(value)

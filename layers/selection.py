@@ -15,12 +15,13 @@ from layers import cql
 from layers.catalogue import Layer
 from layers.errors import InvalidQuery
 from layers.queries import Where
+from kernel.messages import Phrase
 
 
-def _shown(layer: Layer, name: str) -> str:
+def _shown(layer: Layer, name: str) -> str | Phrase:
     """A client-given property name, quoted — unless it names a personal column, which a
     response never spells out."""
-    return "(not a public property)" if name in layer.personal else repr(name)
+    return HIDDEN if name in layer.personal else repr(name)
 
 
 def typed(value: str, schema: dict, name: str):
@@ -39,13 +40,15 @@ def typed(value: str, schema: dict, name: str):
         if fmt == "date-time":
             return datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise InvalidQuery(f"property '{name}' expects a {fmt or kind}, got {value!r}") from None
+        raise InvalidQuery("property '{name}' expects a {kind}, got {value!r}", name=name,
+                           kind=fmt or kind, value=value) from None
     if "\x00" in value:
-        raise InvalidQuery(f"property '{name}' contains a NUL character")
+        raise InvalidQuery("property '{name}' contains a NUL character", name=name)
     return value
 
 
 CRS84_SRID = 4326       # CRS84 boxes are lon/lat, the plane the layers' geometries are stored in
+HIDDEN = Phrase("(ليست خاصية عامة)", "(not a public property)")
 DENSIFY = 64            # segments per edge of a projected box, transformed to lon/lat
 PREFILTER_MARGIN = 1e-6  # degrees (~0.1 m) around those lon/lat bounds: edges curve between
 #                          the densified points, and PostGIS's PROJ may differ in the last digits
@@ -142,7 +145,8 @@ def _instant(text: str) -> datetime | date:
             return datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
         return date.fromisoformat(text)
     except ValueError:
-        raise InvalidQuery(f"datetime {text!r} is not an RFC 3339 date or date-time") from None
+        raise InvalidQuery("datetime {value!r} is not an RFC 3339 date or date-time",
+                           value=text) from None
 
 
 def add_properties(where: Where, layer: Layer, properties) -> None:
@@ -150,7 +154,7 @@ def add_properties(where: Where, layer: Layer, properties) -> None:
     for name, value in properties:
         schema = layer.fields.get(name)
         if schema is None:
-            raise InvalidQuery(f"unknown property {_shown(layer, name)}")
+            raise InvalidQuery("unknown property {name}", name=_shown(layer, name))
         if schema.get("type") == "array":
             where.add(sql.SQL("%s = ANY(t.{})").format(sql.Identifier(name)), value)
         else:
@@ -166,7 +170,7 @@ def add_filter(where: Where, layer: Layer, node,
     try:
         condition, params = cql.to_sql(node, layer, max_vertices)
     except cql.CQLError as err:
-        raise InvalidQuery(err.message) from None
+        raise InvalidQuery(err.template, **err.params) from None
     where.add(condition, *params)
 
 
@@ -176,7 +180,8 @@ def selected(layer: Layer, names) -> tuple[str, ...]:
         return tuple(layer.fields)
     unknown = [name for name in names if name not in layer.fields]
     if unknown:
-        raise InvalidQuery("unknown properties: " + ", ".join(_shown(layer, n) for n in unknown))
+        raise InvalidQuery("unknown properties: {names}",
+                           names=[Phrase.of(_shown(layer, n)) for n in unknown])
     return tuple(names)
 
 
@@ -186,7 +191,8 @@ def order(layer: Layer, sortby) -> tuple[sql.Composable, bool]:
     keys = []
     for name, descending in sortby or []:
         if name not in layer.fields and name != layer.id_field:
-            raise InvalidQuery(f"cannot sort by unknown property {_shown(layer, name)}")
+            raise InvalidQuery("cannot sort by unknown property {name}",
+                               name=_shown(layer, name))
         keys.append(sql.SQL("t.{} {}").format(sql.Identifier(name),
                                               sql.SQL("DESC" if descending else "ASC")))
     keys.append(sql.SQL("t.{}").format(sql.Identifier(layer.id_field)))

@@ -180,7 +180,7 @@ def matrix_for(matrix_id, schemes) -> Matrix:
     """The tile matrix set of that id if this provider serves it, or TileNotFound."""
     matrix = MATRICES.get(str(matrix_id))
     if matrix is None or matrix.id not in schemes:
-        raise TileNotFound(f"unknown tile matrix set {str(matrix_id)[:64]!r}")
+        raise TileNotFound("unknown tile matrix set {id!r}", id=str(matrix_id)[:64])
     return matrix
 
 
@@ -190,7 +190,8 @@ def parse_tile(matrix: Matrix, z, y, x, maxzoom: int) -> Tile:
         raise TileNotFound("tile matrix, row and column must be non-negative integers")
     z, y, x = int(z), int(y), int(x)
     if z > maxzoom or not matrix.contains(z, x, y):
-        raise TileNotFound(f"no tile {z}/{y}/{x} in {matrix.id} (levels up to {maxzoom})")
+        raise TileNotFound("no tile {z}/{y}/{x} in {matrix} (levels up to {maxzoom})", z=z, y=y,
+                           x=x, matrix=matrix.id, maxzoom=maxzoom)
     return Tile(matrix, z, x, y)
 
 

@@ -104,7 +104,7 @@ def fetch(conn, certificate_id: str) -> tuple[dict, str, str]:
     row = conn.execute("SELECT document, jws, key_id FROM certificates WHERE id = %s",
                        [certificate_id]).fetchone()
     if row is None:
-        raise UnknownCertificate(f"no certificate with id {certificate_id!r}")
+        raise UnknownCertificate("no certificate with id {id!r}", id=certificate_id)
     return row[0], row[1], row[2]
 
 

@@ -11,6 +11,7 @@ import logging
 import uuid
 from datetime import datetime, timezone
 
+from kernel.messages import render
 from processing import certificates, checks, jobs, results, single, subjects
 from processing.errors import CheckInputError, UnknownParcel
 from processing.inputs import BatchCheck, ParcelCheck, SiteCheck
@@ -115,7 +116,7 @@ def validate_queued(conn, request) -> None:
         found = conn.execute("SELECT EXISTS (SELECT 1 FROM parcels WHERE parcel_no = %s)",
                              [request.parcel_no]).fetchone()[0]
         if not found:
-            raise UnknownParcel(f"no parcel numbered {request.parcel_no!r}")
+            raise UnknownParcel("no parcel numbered {number!r}", number=request.parcel_no)
 
 
 def validate_area(conn, request: BatchCheck) -> None:
@@ -126,7 +127,9 @@ def validate_area(conn, request: BatchCheck) -> None:
             found = conn.execute(f"SELECT EXISTS (SELECT 1 FROM {table} WHERE code = %s)",
                                  [code]).fetchone()[0]
             if not found:
-                raise CheckInputError(f"unknown {table[:-1].replace('ie', 'y')} code {code!r}")
+                raise (CheckInputError("unknown district code {code!r}", code=code)
+                       if table == "districts" else
+                       CheckInputError("unknown municipality code {code!r}", code=code))
 
 
 def run_batch(conn, ruleset, request: BatchCheck, job_id: str, report, timeout_ms: int) -> dict:
@@ -135,11 +138,13 @@ def run_batch(conn, ruleset, request: BatchCheck, job_id: str, report, timeout_m
         conn.execute(f"SET LOCAL statement_timeout = {int(timeout_ms)}")
         subjects.prepare(conn)
         parcels, licences = subjects.add_area(conn, request.area)
-        report(10, f"checking {parcels} parcels and {licences} licences")
+        report(10, render("checking {parcels} parcels and {licences} licences",
+                          {"parcels": parcels, "licences": licences}, "en"))
         statements = checks.statements(ruleset, request.rule_ids, many=True)
         for done, (kind, text, params) in enumerate(statements, start=1):
             conn.execute(checks.for_findings(text), {**params, "job_id": job_id})
-            report(10 + 88 * done // len(statements), f"checked {kind}")
+            report(10 + 88 * done // len(statements), render("checked {kind}", {"kind": kind},
+                                                             "en"))
         counts = conn.execute(
             "SELECT rule_id, status, count(*), count(DISTINCT (subject_type, subject_id)) "
             "FROM processing_findings WHERE job_id = %s GROUP BY 1, 2 ORDER BY 1, 2",

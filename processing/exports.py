@@ -35,9 +35,10 @@ def finished_job(conn, job_id: str) -> dict:
     """A job that has results, or ResultNotReady / UnknownJob."""
     job = jobs.get(conn, job_id)
     if job["status"] in jobs.ACTIVE:
-        raise ResultNotReady(f"job {job_id} is {job['status']}; results are not ready")
+        raise ResultNotReady("job {id} is {status}; results are not ready", id=job_id,
+                             status=job["status"])
     if job["status"] == "failed":
-        raise ResultNotReady(f"job {job_id} failed: {job['message']}")
+        raise ResultNotReady("job {id} failed: {reason}", id=job_id, reason=job["message"])
     return job
 
 

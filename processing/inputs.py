@@ -14,6 +14,7 @@ import shapely
 from jsonschema import Draft202012Validator
 from pyproj import Transformer
 
+from kernel.messages import N_
 from processing.errors import CheckInputError
 from processing.subjects import UTM_SRID, Area, Proposal
 
@@ -119,7 +120,7 @@ def validate(schema: dict, data) -> dict:
     errors = sorted(_validator(schema).iter_errors(data),
                     key=lambda e: (len(e.absolute_path) == 0, list(map(str, e.absolute_path))))
     if errors:
-        raise CheckInputError(_describe(errors[0]))
+        raise _describe(errors[0])
     return data
 
 
@@ -134,17 +135,42 @@ def _validator(schema: dict) -> Draft202012Validator:
     return known[1]
 
 
-def _describe(error) -> str:
-    """A jsonschema error as one sentence naming the input."""
-    path = ".".join(str(p) for p in error.absolute_path)
-    if error.validator == "oneOf" and not path:
-        options = [" or ".join(s.get("required", [])) for s in error.validator_value]
-        return f"give exactly one of: {', '.join(options)}"
-    if error.validator == "not" and not path:
-        return "give either footprint or footprint_area_m2, not both"
+def _describe(error) -> CheckInputError:
+    """A jsonschema error as one sentence naming the input (in our words, both languages)."""
+    path = ".".join(str(p) for p in error.absolute_path) or "inputs"
+    if error.validator == "oneOf" and path == "inputs":
+        options = [" | ".join(s.get("required", [])) for s in error.validator_value]
+        return CheckInputError("give exactly one of: {options}", options=", ".join(options))
+    if error.validator == "not" and path == "inputs":
+        return CheckInputError("give either footprint or footprint_area_m2, not both")
     if error.validator == "additionalProperties":
-        return f"unknown input: {error.message.split(chr(39))[1]!r}"
-    return f"input '{path or 'inputs'}': {error.message}"
+        return CheckInputError("unknown input: {name!r}", name=error.message.split(chr(39))[1])
+    if error.validator == "required":
+        return CheckInputError("input '{name}' is required", name=error.message.split(chr(39))[1])
+    return _value_error(error.validator, path, error.validator_value)
+
+
+def _value_error(validator: str, path: str, wanted) -> CheckInputError:
+    """The message of a jsonschema keyword a value breaks (name, bound or type)."""
+    bounded = {"minimum": N_("input '{name}' must be at least {limit}"),
+               "exclusiveMinimum": N_("input '{name}' must be more than {limit}"),
+               "maximum": N_("input '{name}' must be at most {limit}"),
+               "exclusiveMaximum": N_("input '{name}' must be less than {limit}"),
+               "minLength": N_("input '{name}' must have at least {limit} characters"),
+               "maxLength": N_("input '{name}' may have at most {limit} characters"),
+               "minItems": N_("input '{name}' must have at least {limit} items"),
+               "maxItems": N_("input '{name}' may have at most {limit} items")}
+    if validator == "type":
+        kinds = wanted if isinstance(wanted, list) else [wanted]
+        return CheckInputError("input '{name}' must be of type {kind}", name=path,
+                               kind=" | ".join(map(str, kinds)))
+    if validator in ("enum", "const"):
+        choices = wanted if isinstance(wanted, list) else [wanted]
+        return CheckInputError("input '{name}' must be one of {choices}", name=path,
+                               choices=", ".join(map(str, choices)))
+    if validator in bounded:
+        return CheckInputError(bounded[validator], name=path, limit=wanted)
+    return CheckInputError("input '{name}' is not valid", name=path)
 
 
 @functools.lru_cache(maxsize=4)
@@ -158,19 +184,22 @@ def geometry(value: dict, name: str, srid: int, limits) -> str:
     try:
         geom = shapely.geometry.shape(value)
     except Exception:
-        raise CheckInputError(f"'{name}' is not a GeoJSON geometry") from None
+        raise CheckInputError("'{name}' is not a GeoJSON geometry", name=name) from None
     if shapely.get_num_coordinates(geom) > limits.max_vertices:
-        raise CheckInputError(f"'{name}' has too many vertices (at most {limits.max_vertices})")
+        raise CheckInputError("'{name}' has too many vertices (at most {limit})", name=name,
+                              limit=limits.max_vertices)
     if geom.is_empty:
-        raise CheckInputError(f"'{name}' is empty")
+        raise CheckInputError("'{name}' is empty", name=name)
     _check_crs(geom, name, srid)
     if not geom.is_valid:
         reason = shapely.is_valid_reason(geom)
-        raise CheckInputError(f"'{name}' is not a valid geometry ({reason})")
+        raise CheckInputError("'{name}' is not a valid geometry ({reason})", name=name,
+                              reason=reason)
     if geom.geom_type != "Point":
         metric = shapely.transform(geom, lambda xy: _stack(_to_utm(srid).transform(*xy.T)))
         if metric.area > limits.max_area_m2:
-            raise CheckInputError(f"'{name}' is too large (more than {limits.max_area_m2:g} m²)")
+            raise CheckInputError("'{name}' is too large (more than {limit:g} m²)", name=name,
+                                  limit=limits.max_area_m2)
     return shapely.to_wkb(shapely.set_srid(geom, srid), hex=True, include_srid=True)
 
 
@@ -186,24 +215,24 @@ def _check_crs(geom, name: str, srid: int) -> None:
     minx, miny, maxx, maxy = geom.bounds
     if srid == 4326 and not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
         raise CheckInputError(
-            f"'{name}' coordinates are not longitude/latitude (CRS84); projected coordinates "
-            f"need \"crs\": \"{UTM}\"")
+            "'{name}' coordinates are not longitude/latitude (CRS84); projected coordinates "
+            "need \"crs\": \"{crs}\"", name=name, crs=UTM)
     if srid == UTM_SRID and not (100_000 <= minx <= maxx <= 900_000 and 0 <= miny <= maxy
                                  <= 9_400_000):
-        raise CheckInputError(f"'{name}' coordinates are not UTM zone 39N metres")
+        raise CheckInputError("'{name}' coordinates are not UTM zone 39N metres", name=name)
 
 
 def _common_proposal(data: dict, ruleset) -> dict:
     """Activity code known to the rules file, floors and height within its bounds."""
     isic = data.get("activity")
     if isic is not None and isic not in ruleset.activities:
-        raise CheckInputError(f"unknown activity code {isic!r} (not in the municipality's "
-                              f"activity list)")
+        raise CheckInputError("unknown activity code {code!r} (not in the municipality's "
+                              "activity list)", code=isic)
     limits = ruleset.input_limits
     if data.get("floors") is not None and data["floors"] > limits.max_floors:
-        raise CheckInputError(f"input 'floors': at most {limits.max_floors}")
+        raise CheckInputError("input 'floors': at most {limit}", limit=limits.max_floors)
     if data.get("height_m") is not None and data["height_m"] > limits.max_height_m:
-        raise CheckInputError(f"input 'height_m': at most {limits.max_height_m:g}")
+        raise CheckInputError("input 'height_m': at most {limit:g}", limit=limits.max_height_m)
     return {"isic": isic}
 
 
@@ -244,7 +273,7 @@ def batch_check(data, ruleset) -> BatchCheck:
     known = {rule.id for rule in ruleset.rules}
     unknown = sorted(set(data.get("rules", [])) - known)
     if unknown:
-        raise CheckInputError(f"unknown rules: {', '.join(unknown)}")
+        raise CheckInputError("unknown rules: {names}", names=", ".join(unknown))
     chosen = frozenset(data["rules"]) if "rules" in data else None
     return BatchCheck(Area(area.get("district"), area.get("municipality"),
                            tuple(bbox) if bbox else None), chosen, data)

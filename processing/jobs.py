@@ -23,6 +23,7 @@ import procrastinate
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
+from kernel.messages import render
 from processing.errors import NotYourJob, TooManyJobs, UnknownJob
 
 LOGGER = logging.getLogger(__name__)
@@ -50,7 +51,7 @@ def _job_uuid(job_id: str) -> uuid.UUID:
     try:
         return uuid.UUID(str(job_id))
     except ValueError:
-        raise UnknownJob(f"no job with id {job_id!r}") from None
+        raise UnknownJob("no job with id {id!r}", id=job_id) from None
 
 
 def record(conn, job_id: str, process_id: str, inputs: dict, status: str,
@@ -85,10 +86,9 @@ def _claim_slot(conn, owner: str, max_active: int) -> None:
     active = active_count(conn, owner)
     if active >= max_active:
         raise TooManyJobs(
-            f"too many asynchronous jobs: {active} of yours are accepted or running, the most "
-            f"allowed per client; wait for one to finish (or dismiss one) and try again. "
-            f"مهام غير متزامنة كثيرة: لديك {active} مقبولة أو جارية، وهو الحد الأقصى لكل عميل؛ "
-            f"انتظر انتهاء إحداها (أو ألغِها) ثم أعد المحاولة.")
+            "too many asynchronous jobs: {active} of yours are accepted or running, the most "
+            "allowed per client; wait for one to finish (or dismiss one) and try again.",
+            active=active)
 
 
 def submit(conn, dsn: str, process_id: str, inputs: dict, owner: str | None = None,
@@ -122,7 +122,7 @@ def get(conn, job_id: str) -> dict:
         row = cur.execute(f"SELECT {COLUMNS}, queue_job_id FROM processing_jobs "
                           "WHERE id = %s AND status <> 'dismissed'", [key]).fetchone()
     if row is None:
-        raise UnknownJob(f"no job with id {job_id!r}")
+        raise UnknownJob("no job with id {id!r}", id=job_id)
     return row
 
 
@@ -202,7 +202,7 @@ def check_owner(job: dict, owner: str | None) -> None:
     if owner is not None and job["owner"] != owner:
         raise NotYourJob(
             "this job was submitted by someone else; only they or an administrator can dismiss "
-            "it. هذه المهمة أرسلها مستخدم آخر؛ لا يلغيها إلا هو أو مدير النظام.")
+            "it.")
 
 
 def dismiss(conn, job_id: str, owner: str | None = None) -> None:
@@ -246,8 +246,9 @@ RETURNING p.id
 
 def fail_stalled(conn, stalled_after_s: float, queue_job_id: int | None = None) -> list[str]:
     """Mark failed the jobs whose worker has stopped sending heartbeats; return their ids."""
-    reason = (f"the worker running this job stopped responding (no heartbeat for "
-              f"{stalled_after_s:g} s); the job did not complete")
+    reason = render("the worker running this job stopped responding (no heartbeat for "
+                    "{seconds:g} s); the job did not complete", {"seconds": stalled_after_s},
+                    "en")
     rows = conn.execute(STALLED, {"task": TASK, "after": stalled_after_s, "reason": reason,
                                   "queue_id": queue_job_id}).fetchall()
     for (job_id,) in rows:

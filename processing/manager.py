@@ -25,7 +25,8 @@ from pygeoapi.process.base import JobNotFoundError, ProcessorExecuteError
 from pygeoapi.process.manager.base import BaseManager
 from pygeoapi.util import JobStatus, RequestedProcessExecutionMode
 
-from kernel.errors import AmanatError, ErrorMap, message_of
+from kernel.errors import AmanatError, ErrorMap
+from kernel.messages import Texts
 from processing import engine, exports, jobs
 from processing.errors import TooManyJobs, UnknownJob
 
@@ -59,14 +60,14 @@ def process_error(errors: ErrorMap, err: AmanatError) -> ProcessorExecuteError:
     and OGC code of the application's error map."""
     kind = errors.kind_of(err)
     status, code = (kind.status, kind.code) if kind else (500, "NoApplicableCode")
-    error = ProcessorExecuteError(user_msg=message_of(err))
+    error = ProcessorExecuteError(user_msg=Texts(errors.texts(err)))
     error.http_status_code, error.ogc_exception_code = status, code
     return error
 
 
-def _internal_error() -> ProcessorExecuteError:
+def _internal_error(errors: ErrorMap) -> ProcessorExecuteError:
     """What a client sees of an unforeseen failure."""
-    error = ProcessorExecuteError(user_msg="internal error; it has been logged")
+    error = ProcessorExecuteError(user_msg=Texts(errors.texts(RuntimeError())))
     error.http_status_code, error.ogc_exception_code = 500, "NoApplicableCode"
     return error
 
@@ -122,7 +123,7 @@ class AmanatManager(BaseManager):
             raise process_error(self.errors, err) from None
         except Exception:
             LOGGER.exception("process %s failed", process_id)
-            raise _internal_error() from None
+            raise _internal_error(self.errors) from None
         headers = {"Preference-Applied": "wait"} if execution_mode is not None else None
         return job_id, "application/json", document, JobStatus.successful, headers
 

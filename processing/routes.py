@@ -33,10 +33,11 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, StreamingResponse
 from starlette.routing import Route
 
-from kernel.errors import InvalidInput
+from kernel.errors import InvalidInput, language_of
 from kernel.principal import owner_of, principal_of
 from processing import certificates, engine, exports, jobs, runtime
 from processing.errors import CheckInputError, UnknownCertificate
+from processing.messages import job_messages
 
 CERTIFICATE_ID = re.compile(r"^AMN-[0-9]{4}(-[0-9A-Z]{4}){4}$")
 TEMPLATES = Path(__file__).parent / "templates"
@@ -48,11 +49,13 @@ ACCEPT = {"application/geopackage+sqlite3": "gpkg", "text/csv": "csv",
           "application/geo+json": "geojson", "application/json": "json"}
 
 
-def _status(rt, row: dict) -> dict:
-    """An OGC API Processes statusInfo document."""
+def _status(rt, row: dict, lang: str) -> dict:
+    """An OGC API Processes statusInfo document, its message in `lang` (and `messages` in both)."""
     job_url = f"{rt.ogc_url}/jobs/{row['id']}"
+    texts = job_messages().texts(row["message"])
     info = {"jobID": str(row["id"]), "processID": row["process_id"], "type": "process",
-            "status": row["status"], "message": row["message"], "progress": row["progress"],
+            "status": row["status"], "message": texts[lang], "messages": texts,
+            "progress": row["progress"],
             **{key: row[key].isoformat() if row[key] else None
                for key in ("created", "started", "finished", "updated")},
             "links": [{"href": job_url, "rel": "self", "type": "application/json"}]}
@@ -94,13 +97,14 @@ def _caller(request: Request) -> tuple[str, bool]:
 async def job_status(rt: runtime.Runtime, request: Request):
     """GET /ogc/jobs/{job_id} (status, anyone holding the id) and DELETE (dismiss: the owner's
     own job, or any job for an admin)."""
-    job_id = request.path_params["job_id"]
+    job_id, lang = request.path_params["job_id"], language_of(request)
     if request.method == "DELETE":
         owner, admin = _caller(request)
         row = await run_in_threadpool(_dismiss, rt, job_id, None if admin else owner)
-        return JSONResponse({**_status(rt, row), "status": "dismissed",
-                             "message": "job dismissed"})
-    return JSONResponse(_status(rt, await run_in_threadpool(_read_job, rt, job_id)))
+        texts = job_messages().texts("job dismissed")
+        return JSONResponse({**_status(rt, row, lang), "status": "dismissed",
+                             "message": texts[lang], "messages": texts})
+    return JSONResponse(_status(rt, await run_in_threadpool(_read_job, rt, job_id), lang))
 
 
 def _dismiss(rt, job_id: str, owner: str | None) -> dict:
@@ -121,8 +125,7 @@ def _page(request: Request) -> tuple[int, int]:
     except ValueError:
         raise InvalidInput("limit and offset must be integers") from None
     if not (1 <= limit <= 1000 and 0 <= offset <= 10**9):   # a larger offset overflowed SQL
-        raise InvalidInput("limit must be 1..1000 and offset 0..1000000000; يجب أن يكون "
-                           "limit من 1 إلى 1000 و offset من 0 إلى 1000000000")
+        raise InvalidInput("limit must be 1..1000 and offset 0..1000000000")
     return limit, offset
 
 
@@ -130,8 +133,7 @@ def _text_param(request: Request, name: str) -> str | None:
     """A query parameter that is bound into SQL as text: 1..256 characters, no NUL."""
     value = request.query_params.get(name)
     if value is not None and not (0 < len(value) <= 256 and "\x00" not in value):
-        raise InvalidInput(f"{name} must be 1 to 256 characters (no NUL); "
-                           f"يجب أن يكون {name} من 1 إلى 256 حرفًا")
+        raise InvalidInput("{name} must be 1 to 256 characters (no NUL)", name=name)
     return value
 
 
@@ -144,8 +146,7 @@ def _listed_owner(request: Request) -> tuple[str | None, bool]:
         return wanted, True
     if wanted not in (None, owner):
         raise jobs.NotYourJob("only administrators list other clients' jobs; leave out owner "
-                              "to list yours. لا يعرض مهام الآخرين إلا مدير النظام؛ احذف owner "
-                              "لعرض مهامك.")
+                              "to list yours.")
     return owner, False
 
 
@@ -175,7 +176,8 @@ async def job_list(rt: runtime.Runtime, request: Request):
             return jobs.listing(conn, limit, offset, process_id, owner=owner)
 
     rows, total = await run_in_threadpool(read)
-    listed = [{**_status(rt, row), **({"owner": row["owner"]} if admin else {})}
+    lang = language_of(request)
+    listed = [{**_status(rt, row, lang), **({"owner": row["owner"]} if admin else {})}
               for row in rows]
     return JSONResponse({"jobs": listed, "numberMatched": total,
                          "links": _list_links(rt, request, limit, offset, total)})
@@ -188,7 +190,8 @@ def _result_format(request: Request) -> str:
         accept = request.headers.get("accept", "")
         wanted = next((f for mime, f in ACCEPT.items() if mime in accept), "geojson")
     if wanted not in RESULT_TYPES:
-        raise InvalidInput(f"unknown results format {wanted!r}; use geojson, gpkg or csv")
+        raise InvalidInput("unknown results format {format!r}; use geojson, gpkg or csv",
+                           format=wanted)
     return wanted
 
 
@@ -245,7 +248,7 @@ def _certificate_id(request: Request) -> str:
     """The id in the path, or UnknownCertificate (ids have one shape only)."""
     value = request.path_params["certificate_id"]
     if not CERTIFICATE_ID.match(value):
-        raise UnknownCertificate(f"no certificate with id {value!r}")
+        raise UnknownCertificate("no certificate with id {id!r}", id=value)
     return value
 
 
@@ -295,7 +298,7 @@ async def verify_submitted(rt: runtime.Runtime, request: Request):
         body = await request.json()
     except ValueError:
         raise CheckInputError(
-            "the body must be JSON: {\"jws\": ..., \"certificate\": {...}}") from None
+            "the body must be JSON: {{\"jws\": ..., \"certificate\": {{...}}}}") from None
     if not isinstance(body, dict) or not isinstance(body.get("jws"), str):
         raise CheckInputError("give the certificate's \"jws\" (and optionally \"certificate\")")
     document = body.get("certificate")

@@ -139,7 +139,7 @@ def inspect(conn, ruleset, subject: Subject) -> dict:
     if not row[1]:
         if subject.source == "under_point":
             raise CheckInputError("the location is not on a registered parcel")
-        raise UnknownParcel(f"no parcel numbered {subject.params['parcel_no']!r}")
+        raise UnknownParcel("no parcel numbered {number!r}", number=subject.params["parcel_no"])
     problems = row[2:2 + len(PROBLEMS)]
     for text, problem in zip(PROBLEMS.values(), problems, strict=True):
         if problem:

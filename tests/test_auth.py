@@ -49,7 +49,8 @@ def _post(client, token: str | None = None, headers: dict | None = None, db=None
 def _assert_ogc_error(response, status: int):
     assert response.status_code == status, response.text
     body = response.json()
-    assert set(body) == {"code", "type", "description"} and body["description"]
+    assert set(body) == {"code", "type", "title", "description", "descriptions"}
+    assert body["description"] == body["descriptions"]["ar"]   # Arabic by default
 
 
 def _cli(settings, database_url, *args) -> subprocess.CompletedProcess:
@@ -87,14 +88,14 @@ def test_tokens_with_bad_claims_are_401(client, settings, tokens, case):
 
 def test_an_expired_token_says_so(client, settings, tokens):
     response = _post(client, _token(settings, tokens, exp=int(time.time()) - 3600))
-    assert "expired" in response.json()["description"]
+    assert "expired" in response.json()["descriptions"]["en"]
 
 
 def test_a_forged_token_signed_by_another_key_under_our_key_id_is_401(client, settings, tokens):
     forger = ECKey.generate_key("P-256", private=True)
     response = _post(client, _token(settings, tokens, key=forger))
     _assert_ogc_error(response, 401)
-    assert "signature" in response.json()["description"]
+    assert "signature" in response.json()["descriptions"]["en"]
 
 
 def test_a_tampered_payload_is_401(client, settings, tokens):
@@ -112,7 +113,7 @@ def test_an_alg_none_token_is_401(client, settings, tokens):
     unsigned = f"{_b64({'alg': 'none', 'typ': 'JWT'})}.{_b64(claims)}."
     response = _post(client, unsigned)
     _assert_ogc_error(response, 401)
-    assert "algorithm" in response.json()["description"]
+    assert "algorithm" in response.json()["descriptions"]["en"]
 
 
 def test_an_hs256_token_keyed_with_our_public_key_is_401(client, settings, tokens):
@@ -139,7 +140,7 @@ def test_a_valid_token_on_a_public_read_is_fine(client, auth):
 def test_the_wrong_role_is_403(client, auth, db):
     response = client.post(LICENCES, json=licence(db), headers=auth["inspector"])
     _assert_ogc_error(response, 403)
-    assert "office" in response.json()["description"]
+    assert "office" in response.json()["descriptions"]["en"]
 
 
 def test_a_disabled_user_is_refused_at_once(client, settings, db):

@@ -210,4 +210,4 @@ def test_a_malformed_or_unusable_bbox_crs_request_is_a_400(client, query):
     assert response.status_code == 400, response.text
     body = response.json()
     assert body["code"] == "InvalidParameterValue"
-    assert "Traceback" not in response.text and "transform" not in body["description"]
+    assert "Traceback" not in response.text and "transform" not in body["descriptions"]["en"]

@@ -54,7 +54,7 @@ def _translated_count(db, layer: str, node) -> int:
 def _rejection(response) -> str:
     """The description of a 400, checked to carry nothing from the database."""
     assert response.status_code == 400, response.text
-    description = response.json()["description"]
+    description = response.json()["descriptions"]["en"]
     assert description
     assert not any(word in description.lower() for word in DATABASE_WORDS), description
     return description

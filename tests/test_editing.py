@@ -23,9 +23,9 @@ def _refused(client, db, method: str, path: str, status: int, text: str | None =
     response = client.request(method, path, **kwargs)
     assert response.status_code == status, response.text
     body = response.json()
-    assert set(body) == {"code", "type", "description"}
+    assert set(body) == {"code", "type", "title", "description", "descriptions"}
     if text:
-        assert text in body["description"]
+        assert text in body["descriptions"]["en"]
     assert counts(db) == before
     return response
 

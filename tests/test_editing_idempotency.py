@@ -36,9 +36,9 @@ def _refused(client, auth, db, status: int, text: str | None, feature, key, who=
     before = counts(db)
     response = _post(client, auth, feature, key, who)
     assert response.status_code == status, response.text
-    assert set(response.json()) == {"code", "type", "description"}
+    assert set(response.json()) == {"code", "type", "title", "description", "descriptions"}
     if text:
-        assert text in response.json()["description"]
+        assert text in response.json()["descriptions"]["en"]
     assert counts(db) == before
     return response
 

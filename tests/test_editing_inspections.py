@@ -32,9 +32,9 @@ def _refused(client, db, settings, status: int, text: str | None = None, method=
     before, files = counts(db), _photo_files(settings)
     response = client.request(method, path, **kwargs)
     assert response.status_code == status, response.text
-    assert set(response.json()) == {"code", "type", "description"}
+    assert set(response.json()) == {"code", "type", "title", "description", "descriptions"}
     if text:
-        assert text in response.json()["description"]
+        assert text in response.json()["descriptions"]["en"]
     assert counts(db) == before
     assert _photo_files(settings) == files
     return response

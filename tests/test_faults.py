@@ -112,7 +112,7 @@ def test_a_results_file_that_cannot_be_written_is_a_clear_503_and_leaves_nothing
     monkeypatch.setattr(tempfile, "tempdir", str(blocker / "tmp"))     # mkstemp: ENOTDIR
     response = client.get(f"{finished_batch}/results?f=gpkg", headers=analyst_auth)
     assert response.status_code == 503
-    assert "cannot be written" in response.json()["description"]
+    assert "cannot be written" in response.json()["descriptions"]["en"]
     assert "Traceback" not in response.text and "Errno" not in response.text
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     status = client.get(finished_batch, headers=analyst_auth).json()

@@ -69,7 +69,7 @@ def test_execute_body_that_is_not_a_json_object_is_a_400(server, body):
     response = httpx.post(f"{server.url}/ogc/processes/parcel-check/execution", content=body,
                           headers={"Content-Type": "application/json"}, timeout=30)
     assert response.status_code == 400
-    assert "JSON object" in response.json()["description"]
+    assert "JSON object" in response.json()["descriptions"]["en"]
 
 
 @pytest.mark.parametrize("path", ["/ogc/collections/parcels/items/%C2%B9",

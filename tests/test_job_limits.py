@@ -116,8 +116,8 @@ def assert_too_many(response) -> None:
     assert response.status_code == 429, response.text
     body = response.json()
     assert body["code"] == "TooManyRequests"
-    assert f"{LIMIT} of yours are accepted or running" in body["description"]
-    assert f"لديك {LIMIT} مقبولة أو جارية" in body["description"]
+    assert f"{LIMIT} of yours are accepted or running" in body["descriptions"]["en"]
+    assert f"لديك {LIMIT} مقبولة أو جارية" in body["descriptions"]["ar"] == body["description"]
     assert int(response.headers["retry-after"]) > 0
 
 
@@ -190,7 +190,7 @@ def test_a_job_whose_worker_died_frees_its_place(clients, tokens, parcel_no, db)
                "WHERE id = (SELECT queue_job_id FROM processing_jobs WHERE id = %s)", [first])
     assert submit(client, parcel_no, headers).status_code == 201
     status = client.get(f"/ogc/jobs/{first}").json()
-    assert status["status"] == "failed" and "stopped responding" in status["message"]
+    assert status["status"] == "failed" and "stopped responding" in status["messages"]["en"]
 
 
 def test_a_dismissed_job_frees_its_place(clients, tokens, parcel_no):

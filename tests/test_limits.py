@@ -25,7 +25,7 @@ def test_streamed_body_over_the_limit_is_a_413(client, settings):
     response = client.post("/ogc/processes/parcel-check/execution", content=chunks(),
                            headers={"Content-Type": "application/json"})
     assert response.status_code == 413
-    assert f"{limit:,}" in response.json()["description"]
+    assert f"{limit:,}" in response.json()["descriptions"]["en"]
 
 
 def test_execute_request_has_a_smaller_body_limit_than_uploads(client, settings):
@@ -39,7 +39,7 @@ def test_body_under_the_limit_reaches_the_route(client):
     response = client.post("/ogc/processes/parcel-check/execution",
                            json={"inputs": {"parcel_no": "NO-SUCH-PARCEL"}})
     assert response.status_code == 404      # the route read the body: the parcel is unknown
-    assert "NO-SUCH-PARCEL" in response.json()["description"]
+    assert "NO-SUCH-PARCEL" in response.json()["descriptions"]["en"]
 
 
 def test_body_limits_are_settings_with_bounds():
@@ -66,7 +66,7 @@ def test_cql_geometry_literal_with_too_many_vertices_is_a_400(settings):
         response = small.get("/ogc/collections/parcels/items",
                              params={"filter": f"S_INTERSECTS(geometry,{_polygon(60)})"})
     assert response.status_code == 400
-    assert "vertices" in response.json()["description"]
+    assert "vertices" in response.json()["descriptions"]["en"]
 
 
 def test_cql_geometry_literal_under_the_vertex_limit_is_answered(client):

@@ -19,7 +19,10 @@ from layers.rasters import raster_store
 
 ROOT = Path(__file__).resolve().parent.parent
 WMQ = morecantile.tms.get("WebMercatorQuad")
-SAME_404 = {"type": "NotFound", "code": "NotFound", "description": "raster dataset not found"}
+SAME_404 = {"type": "NotFound", "code": "NotFound", "title": "غير موجود",
+            "description": "مجموعة البيانات الشبكية غير موجودة",
+            "descriptions": {"ar": "مجموعة البيانات الشبكية غير موجودة",
+                             "en": "raster dataset not found"}}
 
 
 @pytest.fixture(scope="module")
@@ -174,7 +177,7 @@ def test_elevation_at_a_point_is_metres_above_sea_level(client, sample_rasters, 
 def test_a_point_outside_the_raster_is_404(client, sample_rasters):
     response = client.get("/raster/elevation/point/10.0,10.0")
     assert response.status_code == 404
-    assert response.json()["description"] == "point outside the dataset"
+    assert response.json()["descriptions"]["en"] == "point outside the dataset"
 
 
 @pytest.mark.parametrize("zoom", [2, 25])
@@ -246,7 +249,7 @@ def test_oversized_reads_are_refused(client, sample_rasters):
 def test_a_point_with_impossible_coordinates_is_400(client, sample_rasters, point):
     response = client.get(f"/raster/elevation/point/{point}")
     assert response.status_code == 400
-    assert "coordinates" in response.json()["description"]
+    assert "coordinates" in response.json()["descriptions"]["en"]
 
 
 @pytest.mark.parametrize("query", [
@@ -318,8 +321,11 @@ def test_a_malformed_statistics_body_is_a_400_naming_the_problem(client, sample_
                                                                  message):
     response = client.post("/raster/elevation/statistics", json=body)
     assert response.status_code == 400, response.text
-    assert response.json() == {"type": "InvalidParameterValue", "code": "InvalidParameterValue",
-                               "description": message}
+    body = response.json()
+    assert {key: body[key] for key in ("type", "code")} == {
+        "type": "InvalidParameterValue", "code": "InvalidParameterValue"}
+    assert body["descriptions"]["en"] == message
+    assert body["description"] == body["descriptions"]["ar"]
 
 
 @pytest.mark.parametrize("content, message", [
@@ -329,7 +335,7 @@ def test_a_statistics_body_that_is_not_json_is_a_400(client, sample_rasters, con
     response = client.post("/raster/elevation/statistics", content=content,
                            headers={"Content-Type": "application/json"})
     assert response.status_code == 400, response.text
-    assert response.json()["description"] == message
+    assert response.json()["descriptions"]["en"] == message
 
 
 # OpenAPI

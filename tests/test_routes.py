@@ -39,7 +39,7 @@ def test_an_unknown_collection_is_a_404(client, path):
 def test_an_unknown_parameter_is_a_400_whoever_renders_the_page(client, fmt):
     body = _ogc_error(client.get(ITEMS, params={"f": fmt, "bbx": "1,2,3,4"}), 400,
                       "InvalidParameterValue")
-    assert "bbx" in body["description"]
+    assert "bbx" in body["descriptions"]["en"]
 
 
 def test_a_query_sent_with_post_and_the_same_filter_in_the_url_select_the_same_features(

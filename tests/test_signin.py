@@ -166,7 +166,7 @@ def test_every_refusal_is_the_same_401(client, settings, db):
     assert len(shapes) == 1, answers
     status, text, challenge = shapes.pop()
     assert status == 401 and challenge.startswith("Bearer")
-    assert json.loads(text)["description"] == "wrong user name or password"
+    assert json.loads(text)["descriptions"]["en"] == "wrong user name or password"
 
 
 def test_an_unknown_user_takes_as_long_as_a_wrong_password(client, settings):
@@ -215,7 +215,7 @@ def test_a_malformed_sign_in_is_400_and_counts_no_failure(client, db, case):
     response = client.post(TOKEN, content=body,
                            headers={"Content-Type": media} if media else {})
     assert response.status_code == 400, response.text
-    assert set(response.json()) == {"type", "code", "description"}
+    assert set(response.json()) == {"type", "code", "title", "description", "descriptions"}
     assert _failures(db) == before
 
 
@@ -317,7 +317,7 @@ def test_me_without_credentials_is_401_from_the_handler(client):
     response = client.get(ME)
     assert response.status_code == 401
     assert response.headers["www-authenticate"] == 'Bearer realm="amanat"'
-    assert "no token" in response.json()["description"]
+    assert "no token" in response.json()["descriptions"]["en"]
 
 
 def test_me_describes_the_signed_in_user(client, settings):

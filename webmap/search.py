@@ -190,7 +190,7 @@ class SearchParams:
         if q is None or not q.strip():
             raise InvalidInput("q is required: a name or number to look for")
         if len(q) > MAX_QUERY_CHARS:
-            raise InvalidInput(f"q is too long (at most {MAX_QUERY_CHARS} characters)")
+            raise InvalidInput("q is too long (at most {limit} characters)", limit=MAX_QUERY_CHARS)
         if CONTROL.search(q):
             raise InvalidInput("q must not contain control characters")
         lang = _single(params, "lang") or "ar"
@@ -203,7 +203,7 @@ def _single(params, name: str) -> str | None:
     """A parameter given at most once."""
     values = params.getlist(name)
     if len(values) > 1:
-        raise InvalidInput(f"{name} is given more than once")
+        raise InvalidInput("{name} is given more than once", name=name)
     return values[0] if values else None
 
 
@@ -212,7 +212,7 @@ def _limit(value: str | None) -> int:
     if value is None:
         return DEFAULT_LIMIT
     if not value.isascii() or not value.isdigit() or not 1 <= int(value) <= MAX_LIMIT:
-        raise InvalidInput(f"limit must be an integer from 1 to {MAX_LIMIT}")
+        raise InvalidInput("limit must be an integer from 1 to {highest}", highest=MAX_LIMIT)
     return int(value)
 
 
