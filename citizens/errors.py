@@ -51,6 +51,13 @@ class ReportNotFound(Bilingual, NotFound):
     default_message = "no service request with this id"
 
 
+class NothingByThatNumber(Bilingual, NotFound):
+    """/track: no report, licence or certificate has that number."""
+
+    message_ar = "لا يوجد بلاغ أو رخصة أو شهادة بهذا الرقم"
+    default_message = "no report, licence or certificate has this number"
+
+
 class TooManyReports(Bilingual, TooManyRequests):
     """One address sent or asked more than it may in a window."""
 
@@ -72,6 +79,7 @@ ERRORS: ErrorTable = {
                              "The request cannot be used as sent"),
     ServiceNotFound: ErrorKind(404, "NotFound", "الخدمة غير موجودة", "No such service"),
     ReportNotFound: ErrorKind(404, "NotFound", "البلاغ غير موجود", "No such service request"),
+    NothingByThatNumber: ErrorKind(404, "NotFound", "الرقم غير موجود", "No such number"),
     TooManyReports: ErrorKind(429, "TooManyRequests", "طلبات كثيرة من هذا العنوان",
                               "Too many requests from this address"),
     NotYourMunicipality: ErrorKind(403, "Forbidden", "غير مسموح لك بهذا البلاغ",

@@ -256,12 +256,13 @@ class Open311:
     # --- the public status page ------------------------------------------------------------
 
     async def track(self, request: Request) -> Response:
-        """GET /track[?number=R-...&lang=en]: a report's status, history and next step."""
+        """GET /track[?number=...&lang=en]: the status, history and next step of a report, a
+        licence or a certificate."""
         given = request.query_params
         lang = given.get("lang") or ("en" if _english(request) else "ar")
         lang = lang if lang in ("ar", "en") else "ar"
         english, number = lang == "en", (given.get("number") or "").strip().upper()[:40]
-        context = {"lang": lang, "number": number, "report": None, "error": None,
+        context = {"lang": lang, "number": number, "result": None, "error": None,
                    "amana": self.settings.amana_en if english else self.settings.amana_ar}
         status, headers = 200, {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
         client = request.client.host if request.client else "unknown"
@@ -269,8 +270,8 @@ class Open311:
             if set(given) - {"lang", "number"}:
                 raise InvalidReport("unknown parameter", "معامل غير معروف")
             if number:
-                context["report"] = await run_in_threadpool(self.db.run, lambda conn: track.lookup(
-                    conn, self.settings, number, client, english))
+                context["result"] = await run_in_threadpool(self.db.run, lambda conn: track.lookup(
+                    conn, self.settings, number, client, english, self.base_url))
         except AmanatError as exc:
             kind = self.errors.kind_of(exc)
             status = kind.status if kind else 500

@@ -1,7 +1,8 @@
-"""The public status page /track (citizens/track.py): a report's status, history and next step
-by number, in Arabic (right to left, the default) or English, with nothing personal on it; a
-malformed or unknown number is a clear 400 or 404 page; every lookup counts against the
-address, so enumerating numbers is a 429. Real PostGIS, the real application."""
+"""The public status page /track (citizens/track.py): the status, history and next step of a
+report, a licence or a certificate by its number, in Arabic (right to left, the default) or
+English, with nothing personal on it; a malformed or unknown number is a clear 400 or 404 page;
+every lookup counts against the address, so enumerating numbers is a 429. Real PostGIS, the
+real application."""
 import pytest
 
 from tests.test_open311 import CONTACT, ENGLISH, citizen_app, counts, submit
@@ -31,7 +32,7 @@ def test_the_empty_page_is_an_arabic_right_to_left_form(api):
     response = api.get(TRACK)
     assert response.status_code == 200
     assert '<html lang="ar" dir="rtl">' in response.text
-    assert 'name="number"' in response.text and "متابعة بلاغ" in response.text
+    assert 'name="number"' in response.text and "الاستعلام دون مراجعة" in response.text
     assert response.headers["cache-control"] == "no-store"
 
 
@@ -69,7 +70,9 @@ def test_a_lower_case_number_is_found(api, db):
 
 
 @pytest.mark.parametrize("number, status, text", [
-    ("R-0000-0000-0000", 404, "لا يوجد بلاغ بهذا الرقم"),
+    ("R-0000-0000-0000", 404, "لا يوجد بلاغ أو رخصة أو شهادة بهذا الرقم"),
+    ("LIC-1999-000000", 404, "لا يوجد بلاغ أو رخصة أو شهادة بهذا الرقم"),
+    ("AMN-2026-0000-0000-0000-0000", 404, "لا يوجد بلاغ أو رخصة أو شهادة بهذا الرقم"),
     ("12345", 400, "R-XXXX-XXXX-XXXX"),
     ("<script>x</script>", 400, "R-XXXX-XXXX-XXXX"),
 ])
@@ -79,6 +82,39 @@ def test_a_bad_or_unknown_number_is_said_on_the_page(api, db, number, status, te
     assert response.status_code == status and text in response.text
     assert "<script>x" not in response.text
     assert counts(db) == before
+
+
+def test_a_licence_shows_its_status_dates_and_next_step_without_the_holder(api, db):
+    number, phone, national_id, trade, expiry = db.execute(
+        "SELECT license_no, holder_phone, holder_national_id, trade_name_en, expiry_date "
+        "FROM licenses WHERE status = 'active' AND expiry_date > current_date + 40 "
+        "ORDER BY id LIMIT 1").fetchone()
+    page = api.get(TRACK, params={"number": number, "lang": "en"}).text
+    assert number in page and trade in page and 'data-status="active"' in page
+    assert f"nothing until {expiry.isoformat()}" in page
+    assert phone not in page and national_id not in page
+
+
+def test_an_expired_licence_says_to_renew_it(api, db):
+    number = db.execute("SELECT license_no FROM licenses WHERE status = 'expired' "
+                        "ORDER BY id LIMIT 1").fetchone()
+    if number is None:
+        pytest.skip("the sample city has no expired licence")
+    page = api.get(TRACK, params={"number": number[0]}).text
+    assert "منتهية" in page and "جدّد الرخصة عبر الخدمات الإلكترونية للبلدية" in page
+
+
+def test_a_certificate_shows_its_verdict_and_links_the_signed_one(api, db):
+    parcel_no = db.execute("SELECT parcel_no FROM parcels WHERE land_use = 'residential' "
+                           "ORDER BY id LIMIT 1").fetchone()[0]
+    issued = api.post("/ogc/processes/parcel-check/execution",
+                      json={"inputs": {"parcel_no": parcel_no, "floors": 3, "height_m": 11}})
+    assert issued.status_code == 200, issued.text
+    number = issued.json()["id"]
+    verdict = db.execute("SELECT verdict FROM certificates WHERE id = %s", [number]).fetchone()[0]
+    page = api.get(TRACK, params={"number": number, "lang": "en"}).text
+    assert f'data-status="{verdict}"' in page and "parcel-check" in page
+    assert f'href="http://testserver/certificates/{number}?lang=en"' in page
 
 
 def test_an_unknown_parameter_is_a_400_page(api):
