@@ -7,9 +7,8 @@ raises (titiler's DEFAULT_STATUS_CODES + add_exception_handlers shape).
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
-from kernel.errors import (AmanatError, ErrorKind, ErrorMap, ErrorTable, error_response,
-                           language_of)
 from geoserver import messages
+from kernel.errors import AmanatError, ErrorKind, ErrorMap, ErrorTable, error_response, language_of
 from kernel.messages import render
 from layers import errors as layer_errors
 from layers import messages as layer_messages

@@ -20,13 +20,13 @@ from starlette.requests import Request
 from starlette.routing import BaseRoute, Match, NoMatchFound
 from titiler.core import errors as titiler_errors
 
-from geoserver import raster
 from geoserver import openapi as openapi_docs
+from geoserver import raster
 from geoserver.errors import http_error
 from geoserver.settings import Settings
 from kernel import errors
-from kernel.messages import N_
 from kernel.cache import BytesCache
+from kernel.messages import N_
 from layers.database import Database
 from layers.rasters import raster_store
 from panoramas import routes as panorama_routes

@@ -17,9 +17,9 @@ from __future__ import annotations
 import logging
 import re
 import string
+from collections.abc import Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Mapping
 
 LOGGER = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ class Phrase:
         return self.en
 
     @classmethod
-    def of(cls, value) -> "Phrase":
+    def of(cls, value) -> Phrase:
         """A Phrase as is; any other value the same in both languages."""
         return value if isinstance(value, Phrase) else cls(str(value), str(value))
 

@@ -364,8 +364,8 @@ def test_an_edit_validation_error_is_in_both_languages_and_changes_nothing(clien
 
 
 def test_too_many_jobs_is_in_both_languages():
-    from processing.errors import TooManyJobs
     from geoserver.errors import error_map
+    from processing.errors import TooManyJobs
     err = TooManyJobs("too many asynchronous jobs: {active} of yours are accepted or running, "
                       "the most allowed per client; wait for one to finish (or dismiss one) "
                       "and try again.", active=4)
@@ -374,3 +374,27 @@ def test_too_many_jobs_is_in_both_languages():
     assert response.status_code == 429 and response.headers["retry-after"]
     assert "لديك 4 مقبولة أو جارية" in body["description"]
     assert "4 of yours are accepted or running" in body["descriptions"]["en"]
+
+
+def test_a_job_status_message_is_in_the_chosen_language_with_both(client, db):
+    parcel_no = db.execute("SELECT parcel_no FROM parcels ORDER BY id LIMIT 1").fetchone()[0]
+    run = client.post("/ogc/processes/parcel-check/execution",
+                      json={"inputs": {"parcel_no": parcel_no}})
+    assert run.status_code == 200, run.text
+    job = "/ogc/jobs/" + run.headers["location"].rsplit("/", 1)[-1]
+    arabic, english = client.get(job).json(), client.get(job, params={"lang": "en"}).json()
+    assert arabic["message"] == "اكتملت المهمة" and english["message"] == "done"
+    assert arabic["messages"] == english["messages"] == {"ar": "اكتملت المهمة", "en": "done"}
+
+
+def test_a_stored_job_failure_is_read_back_in_arabic_with_its_values():
+    from processing.messages import job_messages
+    stalled = ("the worker running this job stopped responding (no heartbeat for 90 s); "
+               "the job did not complete")
+    assert job_messages().texts(stalled)["ar"] == (
+        "توقف العامل الذي ينفّذ هذه المهمة عن الاستجابة (لا نبض منذ 90 ثانية)؛ لم تكتمل المهمة")
+    unreadable = job_messages().texts("job 7 failed: the database is not available; try again "
+                                      "shortly")
+    assert unreadable["ar"] == "فشلت المهمة 7: قاعدة البيانات غير متاحة؛ أعد المحاولة بعد قليل"
+    assert job_messages().texts("something else") == {"ar": "something else",
+                                                      "en": "something else"}
