@@ -46,7 +46,7 @@ PATCH_TYPES = ("application/merge-patch+json", *JSON_TYPES)
 GEOJSON = "application/geo+json"
 THE_BODY = Phrase("متن الطلب", "the body")
 FEATURE_PART = Phrase("الجزء `feature`", "the `feature` part")
-NO_TYPE = Phrase("بلا نوع محتوى", "no content type")
+NO_TYPE = Phrase("لم يُحدَّد", "no content type")
 STATUS = {"created": 201, "replayed": 201, "replaced": 200, "updated": 200, "deleted": 204}
 
 

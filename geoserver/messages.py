@@ -53,8 +53,9 @@ EDITING: Catalogue = {
     "no such photo": "لا توجد صورة كهذه",
     "only inspections take photos": "لا تُرفق الصور إلا بالزيارات التفتيشية",
     "send the feature as {allowed} (or multipart/form-data with photos), not {media}":
-        "أرسل المعلم بنوع {allowed} (أو multipart/form-data مع الصور)، لا بنوع {media}",
-    "send the feature as {allowed}, not {media}": "أرسل المعلم بنوع {allowed}، لا بنوع {media}",
+        "أرسل المعلم بنوع {allowed} (أو multipart/form-data مع الصور)؛ النوع المُرسل: {media}",
+    "send the feature as {allowed}, not {media}":
+        "أرسل المعلم بنوع {allowed}؛ النوع المُرسل: {media}",
     "the multipart body cannot be read: at most {limit} photos per inspection":
         "تعذّرت قراءة المتن متعدد الأجزاء: {limit} صور على الأكثر لكل زيارة تفتيشية",
     "the multipart body cannot be read: {reason}": "تعذّرت قراءة المتن متعدد الأجزاء: {reason}",

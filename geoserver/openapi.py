@@ -29,7 +29,11 @@ METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 EXCEPTION = {"type": "object", "required": ["code"], "properties": {
     "code": {"type": "string"}, "type": {"type": "string"},
     "description": {"type": "string"}, "title": {"type": "string"},
-    "status": {"type": "integer"}, "detail": {"type": "string"}}}
+    "status": {"type": "integer"}, "detail": {"type": "string"},
+    "descriptions": {"type": "object", "description": "the message in Arabic and English "
+                     "(`description` is the one of the chosen language: lang, else "
+                     "Accept-Language, else Arabic)",
+                     "properties": {"ar": {"type": "string"}, "en": {"type": "string"}}}}}
 LINK = {"type": "object", "required": ["href"], "properties": {
     "href": {"type": "string"}, "rel": {"type": "string"}, "type": {"type": "string"},
     "hreflang": {"type": "string"}, "title": {"type": "string"}, "length": {"type": "integer"},

@@ -10,9 +10,10 @@ QUERIES: Catalogue = {
         "يقع bbox خارج النطاق الذي يعبّر عنه نظام إحداثياته bbox-crs",
     "datetime {value!r} is not an RFC 3339 date or date-time":
         "القيمة datetime {value!r} ليست تاريخًا أو تاريخًا ووقتًا وفق RFC 3339",
-    "unknown property {name}": "خاصية غير معروفة {name}",
+    "unknown property {name}": "خاصية غير معروفة: {name}",
     "unknown properties: {names}": "خصائص غير معروفة: {names}",
-    "cannot sort by unknown property {name}": "لا يمكن الترتيب حسب خاصية غير معروفة {name}",
+    "cannot sort by unknown property {name}":
+        "لا يمكن الترتيب حسب خاصية غير معروفة: {name}",
     "no feature with id {id}": "لا يوجد معلم بالمعرّف {id}",
     "a query value is out of range or malformed": "قيمة في الاستعلام خارج النطاق أو مشوّهة",
     "unknown tile matrix set {id!r}": "مجموعة مصفوفات البلاطات {id!r} غير معروفة",
@@ -27,7 +28,7 @@ QUERIES: Catalogue = {
 
 FILTERS: Catalogue = {
     "cannot compare {left} ({left_kind}) with {right} ({right_kind})":
-        "لا يمكن مقارنة {left} ({left_kind}) بـ {right} ({right_kind})",
+        "لا يمكن مقارنة {left} ({left_kind}) مع {right} ({right_kind})",
     "{label} is a geometry: use a spatial operator such as S_INTERSECTS or S_EQUALS":
         "{label} شكل هندسي: استخدم عاملًا مكانيًا مثل S_INTERSECTS أو S_EQUALS",
     "{label} is an array: use A_CONTAINS, A_CONTAINEDBY, A_OVERLAPS or A_EQUALS":
@@ -44,14 +45,14 @@ FILTERS: Catalogue = {
     "the geometry literal has more than {limit:,} vertices":
         "الشكل الهندسي الحرفي يتجاوز {limit:,} رأس",
     "the geometry literal is not valid: {reason}": "الشكل الهندسي الحرفي غير صالح: {reason}",
-    "unknown distance unit {unit}; use metres": "وحدة مسافة غير معروفة {unit}؛ استخدم الأمتار",
+    "unknown distance unit {unit}; use metres": "وحدة مسافة غير معروفة: {unit}؛ استخدم الأمتار",
     "the distance must not be negative": "يجب ألا تكون المسافة سالبة",
     "an interval with a duration needs a date or timestamp at its other end":
         "الفترة المحددة بمدة تحتاج إلى تاريخ أو طابع زمني في طرفها الآخر",
     "unknown property; the queryable properties of {layer} are: {names}":
         "خاصية غير معروفة؛ الخصائص القابلة للاستعلام في {layer} هي: {names}",
     "unknown property {name}; the queryable properties of {layer} are: {names}":
-        "خاصية غير معروفة {name}؛ الخصائص القابلة للاستعلام في {layer} هي: {names}",
+        "خاصية غير معروفة: {name}؛ الخصائص القابلة للاستعلام في {layer} هي: {names}",
     "a condition ({operator}) cannot be used as a value":
         "لا يمكن استخدام شرط ({operator}) قيمةً",
     "BBOX takes 4 numbers (west, south, east, north) or 6":
@@ -71,14 +72,14 @@ FILTERS: Catalogue = {
     "{function} gives a string; a filter needs a condition":
         "تعطي {function} نصًا؛ وعامل التصفية يحتاج إلى شرط",
     "a filter must be a condition, not a value": "يجب أن يكون عامل التصفية شرطًا لا قيمة",
-    "{operator} is not supported": "{operator} غير مدعوم",
+    "{operator} is not supported": "غير مدعوم: {operator}",
     "{value} is not a condition": "{value} ليس شرطًا",
     "LIKE needs a string; {label} is {kind}": "يحتاج LIKE إلى نص؛ و{label} {kind}",
     "IN needs at least one value": "يحتاج IN إلى قيمة واحدة على الأقل",
     "IS NULL needs a property": "يحتاج IS NULL إلى خاصية",
     "the RELATE pattern must be 9 characters of 0, 1, 2, T, F or *":
         "يجب أن يتكون نمط RELATE من 9 محارف من 0 و1 و2 وT وF و*",
-    "{label} must be a finite number, not {value}": "يجب أن تكون {label} رقمًا منتهيًا، لا {value}",
+    "{label} must be a finite number, not {value}": "{label}: يلزم رقم منتهٍ، لا {value}",
     "{value} is out of range for an integer": "{value} خارج نطاق الأعداد الصحيحة",
     "{value} is not a finite number": "{value} ليس رقمًا منتهيًا",
     "string literals cannot contain NUL characters": "لا يجوز أن تحتوي النصوص الحرفية على محرف NUL",
@@ -86,7 +87,7 @@ FILTERS: Catalogue = {
     "{label} is {kind}; {value} is not": "{label} {kind}؛ و{value} ليس كذلك",
     "unknown function {name!r}; the functions filters may call are: {names} "
     "(see /ogc/functions)":
-        "دالة غير معروفة {name!r}؛ الدوال التي يمكن لعوامل التصفية استدعاؤها: {names} "
+        "دالة غير معروفة: {name!r}؛ الدوال التي يمكن لعوامل التصفية استدعاؤها: {names} "
         "(انظر /ogc/functions)",
     "{function} takes {wanted} argument, not {count}":
         "تأخذ {function} وسيطًا واحدًا ({wanted})، لا {count}",

@@ -42,15 +42,15 @@ INPUTS: Catalogue = {
     "'{name}' coordinates are not UTM zone 39N metres":
         "إحداثيات '{name}' ليست أمتارًا في نطاق UTM 39 شمال",
     "unknown activity code {code!r} (not in the municipality's activity list)":
-        "رمز نشاط غير معروف {code!r} (ليس في قائمة أنشطة البلدية)",
+        "رمز نشاط غير معروف: {code!r} (ليس في قائمة أنشطة البلدية)",
     "input 'floors': at most {limit}": "المُدخل 'floors': {limit} على الأكثر",
     "input 'height_m': at most {limit:g}": "المُدخل 'height_m': {limit:g} على الأكثر",
     "input 'area.bbox': give [min lon, min lat, max lon, max lat]":
         "المُدخل 'area.bbox': أرسل [أدنى خط طول، أدنى دائرة عرض، أقصى خط طول، أقصى دائرة عرض]",
     "unknown rules: {names}": "اشتراطات غير معروفة: {names}",
     "no parcel numbered {number!r}": "لا توجد قطعة بالرقم {number!r}",
-    "unknown district code {code!r}": "رمز حي غير معروف {code!r}",
-    "unknown municipality code {code!r}": "رمز بلدية غير معروف {code!r}",
+    "unknown district code {code!r}": "رمز حي غير معروف: {code!r}",
+    "unknown municipality code {code!r}": "رمز بلدية غير معروف: {code!r}",
     "the location is outside the municipality": "الموقع خارج البلدية",
     "the location is not on a registered parcel": "الموقع ليس على قطعة مسجلة",
     "the parcel is outside the municipality": "القطعة خارج البلدية",
@@ -74,7 +74,7 @@ JOBS: Catalogue = {
     "{name} must be 1 to 256 characters (no NUL)":
         "يجب أن يكون {name} من 1 إلى 256 حرفًا (دون محرف NUL)",
     "unknown results format {format!r}; use geojson, gpkg or csv":
-        "صيغة نتائج غير معروفة {format!r}؛ استخدم geojson أو gpkg أو csv",
+        "صيغة نتائج غير معروفة: {format!r}؛ استخدم geojson أو gpkg أو csv",
     "job {id} is {status}; results are not ready":
         "حالة المهمة {id} هي {status}؛ النتائج غير جاهزة",
     "job {id} failed: {reason}": "فشلت المهمة {id}: {reason}",
