@@ -22,7 +22,9 @@ from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import OKPKey
 
+from kernel.messages import N_, render
 from processing.errors import CheckInputError, UnknownCertificate
+from processing.messages import MESSAGES
 
 LOGGER = logging.getLogger(__name__)
 ALGORITHM = "Ed25519"
@@ -129,6 +131,12 @@ def _differences(a: dict, b: dict, prefix: str = "") -> list[str]:
     return out[:20]
 
 
+def _reason(report: dict, english: str) -> None:
+    """Why a certificate does not verify: `reason` (English) and `reasons` in both languages."""
+    report["reason"] = english
+    report["reasons"] = {"ar": render(english, {}, "ar", MESSAGES), "en": english}
+
+
 def verify(signer: Signer, token: str, document: dict | None = None) -> dict:
     """Check a token's signature and, if given, that the document is the one that was signed."""
     if not isinstance(token, str) or token.count(".") != 2:
@@ -141,7 +149,7 @@ def verify(signer: Signer, token: str, document: dict | None = None) -> dict:
     except (JoseError, ValueError) as err:
         LOGGER.info("certificate signature rejected: %s", err.__class__.__name__)
         payload = _payload(token)
-        report["reason"] = "the signature does not match the content (altered or not ours)"
+        _reason(report, N_("the signature does not match the content (altered or not ours)"))
     if payload is not None:
         report["certificate_id"] = payload.get("id")
         report["issued_at"] = payload.get("issued_at")
@@ -151,7 +159,7 @@ def verify(signer: Signer, token: str, document: dict | None = None) -> dict:
         report["document_matches"] = not changed
         if changed:
             report["changed_fields"] = changed
-            report["reason"] = "the document differs from the signed one"
+            _reason(report, N_("the document differs from the signed one"))
     report["valid"] = report["signature"] == "valid" and report.get("document_matches", True)
     report["tampered"] = not report["valid"]
     return report

@@ -93,6 +93,9 @@ CERTIFICATES: Catalogue = {
     'give the certificate\'s "jws" (and optionally "certificate")':
         'أرسل "jws" الخاص بالشهادة (و"certificate" اختياريًا)',
     '"certificate" must be a JSON object': 'يجب أن يكون "certificate" كائن JSON',
+    "the signature does not match the content (altered or not ours)":
+        "التوقيع لا يطابق المحتوى (عُدّل أو ليس صادرًا منا)",
+    "the document differs from the signed one": "الوثيقة تختلف عن الوثيقة الموقّعة",
     "'jws' must be a compact JWS (three dot-separated parts)":
         "يجب أن يكون 'jws' توقيع JWS مضغوطًا (ثلاثة أجزاء تفصل بينها نقاط)",
 }

@@ -289,7 +289,7 @@ async def certificate_verify(rt: runtime.Runtime, request: Request):
     """GET /certificates/{id}/verify: is the stored certificate intact and our signature?"""
     certificate_id = _certificate_id(request)
     _, _, report = await run_in_threadpool(_fetch_certificate, rt, certificate_id)
-    return JSONResponse(report)
+    return JSONResponse(_in_language(report, language_of(request)))
 
 
 async def verify_submitted(rt: runtime.Runtime, request: Request):
@@ -308,7 +308,14 @@ async def verify_submitted(rt: runtime.Runtime, request: Request):
     report.update(await run_in_threadpool(_against_record, rt, report, body["jws"]))
     report["valid"] = report["valid"] and report["registered"] and report["matches_record"]
     report["tampered"] = not report["valid"]
-    return JSONResponse(report)
+    return JSONResponse(_in_language(report, language_of(request)))
+
+
+def _in_language(report: dict, lang: str) -> dict:
+    """A verification report whose `reason` is in `lang` (`reasons` holds both)."""
+    if "reasons" in report:
+        report["reason"] = report["reasons"][lang]
+    return report
 
 
 def _against_record(rt, report: dict, token: str) -> dict:

@@ -398,3 +398,14 @@ def test_a_stored_job_failure_is_read_back_in_arabic_with_its_values():
     assert unreadable["ar"] == "فشلت المهمة 7: قاعدة البيانات غير متاحة؛ أعد المحاولة بعد قليل"
     assert job_messages().texts("something else") == {"ar": "something else",
                                                       "en": "something else"}
+
+
+def test_why_a_certificate_does_not_verify_is_in_the_chosen_language(client):
+    forged = "eyJhbGciOiJFZDI1NTE5In0.eyJpZCI6IkFNTi0xIn0.c2lnbmF0dXJl"
+    arabic = client.post("/certificates/verify", json={"jws": forged}).json()
+    english = client.post("/certificates/verify", params={"lang": "en"},
+                          json={"jws": forged}).json()
+    assert arabic["valid"] is english["valid"] is False
+    assert arabic["reason"] == "التوقيع لا يطابق المحتوى (عُدّل أو ليس صادرًا منا)"
+    assert english["reason"] == "the signature does not match the content (altered or not ours)"
+    assert arabic["reasons"] == english["reasons"]
