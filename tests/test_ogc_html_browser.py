@@ -125,12 +125,17 @@ def _internal_links(page, origin: str) -> list[str]:
         page.url.split("#")[0] + "#")]
 
 
+def _is_page(href: str) -> bool:
+    """Whether a link names an HTML page (f=html, or no f)."""
+    return parse_qs(urlsplit(href).query).get("f", ["html"]) == ["html"]
+
+
 def _assert_language(page, server, lang: str) -> None:
-    """lang/dir of the page and the language of every link into the server."""
+    """lang/dir of the page and the language of every link to a page of the server."""
     assert page.locator("html").get_attribute("lang") == lang
     assert page.locator("html").get_attribute("dir") == ("rtl" if lang == "ar" else "ltr")
-    links = _internal_links(page, server.url)
-    assert links, "a page without links into the server"
+    links = [href for href in _internal_links(page, server.url) if _is_page(href)]
+    assert links, "a page without links to pages of the server"
     wrong = [href for href in links if parse_qs(urlsplit(href).query).get("lang") != [lang]]
     assert wrong == [], f"links that lose lang={lang}: {wrong[:5]}"
 
@@ -152,6 +157,19 @@ def test_every_page_is_english_and_left_to_right_with_lang_en_offline(browse, se
     assert parse_qs(urlsplit(other.get_attribute("href")).query)["lang"] == ["ar"]
     if name in MAPS:
         assert page.locator(".leaflet-container").count() == 1
+
+
+def test_every_link_into_the_server_answers_without_an_error(browse, server):
+    links = set()
+    for path in PAGES.values():
+        page = browse(path, lang="en")
+        # not the execution endpoint (POST only); URL templates are text, not links
+        links.update(href.split("#")[0] for href in _internal_links(page, server.url)
+                     if not href.split("?")[0].endswith("/execution"))
+    answers = {href: page.request.get(href).status for href in sorted(links)}
+    assert len(answers) > 40
+    broken = {href: status for href, status in answers.items() if status >= 400}
+    assert broken == {}
 
 
 def test_the_language_switch_keeps_the_page_and_its_parameters(browse, server):
