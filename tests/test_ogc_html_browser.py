@@ -227,10 +227,14 @@ def test_the_tiles_page_draws_vector_tiles_from_this_server(browse, server):
     assert page.locator(".leaflet-tile-container canvas, .leaflet-tile canvas").count() >= 1
 
 
-def test_an_unknown_collection_page_is_a_404_page_in_both_languages(server):
+@pytest.mark.parametrize("lang, frame", [("", '<html lang="ar" dir="rtl">'),
+                                         ("&lang=en", '<html lang="en" dir="ltr">')])
+def test_an_unknown_collection_page_is_a_404_page_in_both_languages(server, lang, frame):
     with pytest.raises(urllib.error.HTTPError) as refused:
-        urllib.request.urlopen(f"{server.url}/ogc/collections/no-such-layer?f=html", timeout=30)
+        urllib.request.urlopen(f"{server.url}/ogc/collections/no-such-layer?f=html{lang}",
+                               timeout=30)
     assert refused.value.code == 404
     page = refused.value.read().decode()
+    assert frame in page
     assert "تعذّر إكمال الطلب" in page and "The request could not be completed" in page
     assert "https://" not in page.split("<main", 1)[0]
