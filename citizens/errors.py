@@ -11,13 +11,21 @@ from kernel.errors import (
 
 
 class Bilingual:
-    """An error whose client message exists in Arabic (`message_ar`) and English (`message`)."""
+    """An error that carries its own Arabic (`message_ar`; `message` is the English), which
+    kernel.errors.ErrorMap.texts reads when the English is not a catalogued template."""
 
     message_ar: str = ""
 
-    def in_language(self, english: bool) -> str:
-        """The message in English or (by default) Arabic."""
-        return self.message if english or not self.message_ar else self.message_ar
+    def text(self, language: str, catalogue) -> str:
+        """The message in `language`: its own Arabic, or the English."""
+        if language == "ar" and self.message_ar:
+            return self.message_ar
+        return super().text(language, catalogue)
+
+
+def _literal(text: str) -> str:
+    """A message as a template with no fields (a brace from the client stays a brace)."""
+    return text.replace("{", "{{").replace("}", "}}")
 
 
 class InvalidReport(Bilingual, InvalidInput):
@@ -25,7 +33,7 @@ class InvalidReport(Bilingual, InvalidInput):
 
     def __init__(self, en: str, ar: str):
         """Keep both messages."""
-        super().__init__(en)
+        super().__init__(_literal(en))
         self.message_ar = ar
 
 
@@ -63,7 +71,7 @@ class TooManyReports(Bilingual, TooManyRequests):
 
     def __init__(self, retry_after_s: int, en: str, ar: str):
         """Keep both messages and when to retry."""
-        super().__init__(en)
+        super().__init__(_literal(en))
         self.message_ar, self.retry_after_s = ar, max(1, int(retry_after_s))
 
 

@@ -113,9 +113,10 @@ def token(tracking_no: str, token_id: str) -> dict:
     return {"service_request_id": tracking_no, "token": token_id}
 
 
-def error(status: int, description: str) -> dict:
-    """One Open311 error."""
-    return {"code": status, "description": description}
+def error(status: int, description: str, texts: dict[str, str]) -> dict:
+    """One Open311 error: the spec's code and description, and the description in both
+    languages (`descriptions`, as every error document of the platform has)."""
+    return {"code": status, "description": description, "descriptions": texts}
 
 
 # --- JSON and XML -----------------------------------------------------------------------------

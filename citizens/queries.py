@@ -14,7 +14,7 @@ MAX_PAGE = 10_000
 MAX_IDS = 100
 TRACKING = re.compile(r"^R-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$")
 PARAMETERS = {"jurisdiction_id", "api_key", "service_request_id", "service_code", "start_date",
-              "end_date", "status", "page", "page_size"}
+              "end_date", "status", "page", "page_size", "lang"}
 STATUSES = {"open": ("open", "in_progress"), "closed": ("closed",)}
 
 

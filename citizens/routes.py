@@ -29,9 +29,10 @@ from citizens.errors import (
     ServiceNotFound,
 )
 from citizens.settings import CitizenSettings
-from kernel.errors import INTERNAL_MESSAGE, AmanatError, ErrorMap, message_of, prefers_english
+from kernel.errors import AmanatError, ErrorKind, ErrorMap, language_of
 from kernel.principal import principal_of
 from layers import audit
+from layers import messages as layer_messages
 from layers.database import Database
 
 LOGGER = logging.getLogger(__name__)
@@ -54,8 +55,9 @@ class BodyTooLarge(InvalidReport):
 
 
 def _english(request: Request) -> bool:
-    """Whether the client prefers English."""
-    return prefers_english(request.headers.get("accept-language"))
+    """Whether the answer is English: lang=en, else an Accept-Language preferring English
+    (kernel.errors.language_of; Arabic by default)."""
+    return language_of(request) == "en"
 
 
 def _format(request: Request) -> str:
@@ -71,7 +73,8 @@ class Open311:
         """The database, the public base URL and the settings."""
         self.db, self.base_url, self.settings = db, base_url.rstrip("/"), settings
         self.errors = ErrorMap(ERRORS, {NoSuchFormat: open311_kind(404),
-                                        BodyTooLarge: open311_kind(413)})
+                                        BodyTooLarge: open311_kind(413)},
+                               messages=(layer_messages.MESSAGES,))
         self.pages = track.environment()
 
     # --- answers ---------------------------------------------------------------------------
@@ -87,21 +90,18 @@ class Open311:
                                  "Vary": "Accept-Language", **(headers or {})})
 
     def failure(self, request: Request, exc: Exception) -> Response:
-        """An Open311 error list for a domain error (500, logged, for anything else)."""
-        kind = self.errors.kind_of(exc)
-        english = _english(request)
+        """An Open311 error list for a domain error (500, logged, for anything else): the
+        description in the answer's language, `descriptions` in both (as kernel.errors does)."""
+        kind, texts = self.errors.kind_of(exc), self.errors.texts(exc)
         if kind is None:
             LOGGER.error("unexpected error", exc_info=exc)
-            status, text = 500, INTERNAL_MESSAGE
-        elif isinstance(exc, Bilingual):
-            status, text = kind.status, exc.in_language(english)
-        else:
-            status = kind.status
-            text = message_of(exc) if english else f"{kind.ar}: {message_of(exc)}"
+        status = kind.status if kind else 500
         headers = {}
         if getattr(exc, "retry_after_s", None):
             headers["Retry-After"] = str(exc.retry_after_s)
-        return self.document(request, "errors", [open311.error(status, text)], status, headers)
+        text = texts["en" if _english(request) else "ar"]
+        return self.document(request, "errors", [open311.error(status, text, texts)], status,
+                             headers)
 
     def _checked(self, request: Request) -> None:
         """The format is one we serve and jurisdiction_id (if given) is this Amana."""
@@ -118,7 +118,7 @@ class Open311:
 
     async def services(self, request: Request) -> Response:
         """GET services.{fmt}: every active category."""
-        queries.once(list(request.query_params.multi_items()), {"jurisdiction_id", "api_key"})
+        queries.once(list(request.query_params.multi_items()), {"jurisdiction_id", "api_key", "lang"})
         found = await run_in_threadpool(self.db.run, categories.active)
         english = _english(request)
         return self.document(request, "services", [open311.service(c, english) for c in found])
@@ -191,7 +191,7 @@ class Open311:
 
     async def one(self, request: Request) -> Response:
         """GET requests/{id}.{fmt}: one report (a list of one, as the spec says)."""
-        queries.once(list(request.query_params.multi_items()), {"jurisdiction_id", "api_key"})
+        queries.once(list(request.query_params.multi_items()), {"jurisdiction_id", "api_key", "lang"})
         tracking = _tracking(request.path_params["id"])
         row = await run_in_threadpool(self.db.run, lambda conn: reports.public(conn, tracking))
         return self.document(request, "requests", [open311.request(row, _english(request))])
@@ -212,7 +212,7 @@ class Open311:
         ?municipality=), open and in progress unless ?status= says otherwise, received since
         ?since= (a date and time) when given."""
         given = queries.once(list(request.query_params.multi_items()),
-                             {"municipality", "status", "since", "page", "page_size"})
+                             {"municipality", "status", "since", "page", "page_size", "lang"})
         since = queries.moment("since", given["since"]) if "since" in given else None
         municipality = self._municipality(request, given.get("municipality"))
         statuses = [s.strip() for s in given.get("status", "open,in_progress").split(",")]
@@ -259,8 +259,7 @@ class Open311:
         """GET /track[?number=...&lang=en]: the status, history and next step of a report, a
         licence or a certificate."""
         given = request.query_params
-        lang = given.get("lang") or ("en" if _english(request) else "ar")
-        lang = lang if lang in ("ar", "en") else "ar"
+        lang = language_of(request)
         english, number = lang == "en", (given.get("number") or "").strip().upper()[:40]
         context = {"lang": lang, "number": number, "result": None, "error": None,
                    "amana": self.settings.amana_en if english else self.settings.amana_ar}
@@ -275,8 +274,7 @@ class Open311:
         except AmanatError as exc:
             kind = self.errors.kind_of(exc)
             status = kind.status if kind else 500
-            context["error"] = (exc.in_language(english) if isinstance(exc, Bilingual)
-                                else (kind.en if english else kind.ar) if kind else INTERNAL_MESSAGE)
+            context["error"] = self.errors.texts(exc)[lang]
             if getattr(exc, "retry_after_s", None):
                 headers["Retry-After"] = str(exc.retry_after_s)
         html = self.pages.get_template("track.html").render(**context)
@@ -285,7 +283,6 @@ class Open311:
 
 def open311_kind(status: int):
     """An ErrorKind of one of this module's own errors."""
-    from kernel.errors import ErrorKind
     titles = {404: ("غير موجود", "Not found"), 413: ("المحتوى كبير جدًا", "Payload too large")}
     return ErrorKind(status, "InvalidParameterValue", *titles[status])
 

@@ -94,12 +94,14 @@ def refused(api, db, status: int, path: str, method: str = "POST", fmt: str = "j
         assert root.tag == "errors" and [e.tag for e in root] == ["error"]
         assert root.find("error/code").text == str(status)
         description = root.find("error/description").text
+        assert root.find("error/descriptions/ar").text and root.find("error/descriptions/en").text
     else:
         body = response.json()
-        assert isinstance(body, list) and len(body) == 1 and set(body[0]) == {"code",
-                                                                               "description"}
-        assert body[0]["code"] == status
+        assert isinstance(body, list) and len(body) == 1
+        assert set(body[0]) == {"code", "description", "descriptions"}
+        assert body[0]["code"] == status and set(body[0]["descriptions"]) == {"ar", "en"}
         description = body[0]["description"]
+        assert description == body[0]["descriptions"][response.headers["content-language"]]
     if text:
         assert text in description
     assert counts(db) == before
@@ -173,6 +175,24 @@ def test_errors_are_arabic_by_default_and_english_when_asked(api, db):
     english = refused(api, db, 404, f"{V2}/services/nope.json", "GET", headers=ENGLISH)
     assert arabic.json()[0]["description"] == "لا توجد خدمة بهذا الرمز"
     assert english.json()[0]["description"] == "no service with this service_code"
+    assert arabic.json()[0]["descriptions"] == english.json()[0]["descriptions"]
+
+
+def test_lang_en_wins_over_an_arabic_browser(api, db):
+    response = api.get(f"{V2}/services.json?lang=en", headers={"Accept-Language": "ar"})
+    assert response.json()[0]["service_name"] == "Pothole"
+    refused(api, db, 400, f"{V2}/requests.json?lang=en", data=report_form(db, lat="abc"),
+            text="lat must be")
+
+
+def test_an_accept_language_with_q_values_is_honoured(api):
+    response = api.get(f"{V2}/services.json", headers={"Accept-Language": "fr, en;q=0.8, ar;q=0.5"})
+    assert response.headers["content-language"] == "en"
+
+
+def test_braces_in_a_field_name_are_reported_as_sent(api, db):
+    refused(api, db, 400, f"{V2}/requests.json", data=report_form(db, **{"{x}": "1"}),
+            headers=ENGLISH, text="unknown field '{x}'")
 
 
 # --- submitting --------------------------------------------------------------------------------
