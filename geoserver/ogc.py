@@ -231,6 +231,8 @@ class AmanatAPI(API):
         texts = pygeoapi_texts(description, code, getattr(self.manager, "errors", None))
         exception = {"code": code, "type": EXCEPTION_TYPES.get(code, code),
                      "description": texts[lang], "descriptions": texts}
+        if getattr(description, "titles", None):
+            exception["title"] = description.titles[lang]
         headers["Content-Language"] = lang
         if format_ == F_HTML:
             headers["Content-Type"] = FORMAT_TYPES[F_HTML]

@@ -51,14 +51,16 @@ class Phrase:
 
 
 class Texts(str):
-    """A message as its English text (what it is as a str), carrying both languages."""
+    """A message as its English text (what it is as a str), carrying both languages (and the
+    title of its kind in both, when known)."""
 
     texts: dict[str, str]
+    titles: dict[str, str] | None
 
-    def __new__(cls, texts: Mapping[str, str]):
-        """The English text, with `texts` ({"ar": ..., "en": ...}) kept."""
+    def __new__(cls, texts: Mapping[str, str], titles: Mapping[str, str] | None = None):
+        """The English text, with `texts` ({"ar": ..., "en": ...}) and `titles` kept."""
         made = super().__new__(cls, texts["en"])
-        made.texts = dict(texts)
+        made.texts, made.titles = dict(texts), dict(titles) if titles else None
         return made
 
 

@@ -60,7 +60,8 @@ def process_error(errors: ErrorMap, err: AmanatError) -> ProcessorExecuteError:
     and OGC code of the application's error map."""
     kind = errors.kind_of(err)
     status, code = (kind.status, kind.code) if kind else (500, "NoApplicableCode")
-    error = ProcessorExecuteError(user_msg=Texts(errors.texts(err)))
+    titles = {"ar": kind.ar, "en": kind.en} if kind else None
+    error = ProcessorExecuteError(user_msg=Texts(errors.texts(err), titles))
     error.http_status_code, error.ogc_exception_code = status, code
     return error
 

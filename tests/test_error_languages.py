@@ -409,3 +409,12 @@ def test_why_a_certificate_does_not_verify_is_in_the_chosen_language(client):
     assert arabic["reason"] == "التوقيع لا يطابق المحتوى (عُدّل أو ليس صادرًا منا)"
     assert english["reason"] == "the signature does not match the content (altered or not ours)"
     assert arabic["reasons"] == english["reasons"]
+
+
+def test_a_process_error_from_pygeoapi_carries_its_kinds_title(client):
+    response = client.post("/ogc/processes/parcel-check/execution",
+                           json={"inputs": {"parcel_no": "NO-SUCH-PARCEL"}})
+    assert response.json()["title"] == "غير موجود"
+    english = client.post("/ogc/processes/parcel-check/execution", params={"lang": "en"},
+                          json={"inputs": {"parcel_no": "NO-SUCH-PARCEL"}})
+    assert english.json()["title"] == "Not found"
