@@ -8,17 +8,20 @@ cd "$(dirname "$0")/.."
 parcels=${BENCH_PARCELS:-200000}
 port=${BENCH_PORT:-8090}
 url=${BENCH_DATABASE_URL:-$(scripts/database.sh amanat_bench)}
+state=${BENCH_STATE_DIR:-var/bench}   # the imagery the database names lives here: load and serve alike
+shared=${SHARED_BENCH:-../shared/bench}
+mkdir -p "$state"
 command -v wrk >/dev/null || { echo "bench: needs wrk (apt-get install wrk)" >&2; exit 2; }
 DATABASE_URL="$url" .venv/bin/amanat migrate >/dev/null
 have=$(psql "$url" -Atc "select count(*) from parcels")
 if [ "$have" -lt $((parcels * 9 / 10)) ] || [ "$have" -gt $((parcels * 11 / 10)) ]; then
-  DATABASE_URL="$url" .venv/bin/amanat sample-city --parcels "$parcels"
+  DATABASE_URL="$url" AMANAT_STATE_DIR="$state" .venv/bin/amanat sample-city --parcels "$parcels"
 fi
-state=$(mktemp -d)
+DATABASE_URL="$url" AMANAT_STATE_DIR="$state" .venv/bin/amanat sample-imagery >/dev/null
 DATABASE_URL="$url" PORT=$port AMANAT_STATE_DIR="$state" .venv/bin/amanat serve --no-sample \
   > "$state/server.log" 2>&1 &
 server=$!
-trap 'kill $server 2>/dev/null; wait $server 2>/dev/null || true; rm -rf "$state"' EXIT
+trap 'kill $server 2>/dev/null; wait $server 2>/dev/null || true' EXIT
 for _ in $(seq 1 120); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.5; done
 echo "== Amanat, $(psql "$url" -Atc 'select count(*) from parcels') parcels, 1 worker, $(nproc) cores"
 if command -v chromium >/dev/null; then   # first, while the server's tile cache is cold
@@ -28,15 +31,17 @@ else
   echo "== web map first render skipped: no chromium (make test installs it)"
 fi
 .venv/bin/python scripts/bench.py --url "http://127.0.0.1:$port" --dsn "$url" ${BENCH_ARGS:-}
-if [ "${PEERS:-0}" = 1 ] && [ -x ../shared/bench/peers.sh ]; then
+if [ "${PEERS:-0}" = 1 ] && [ ! -x "$shared/peers.sh" ]; then
+  echo "== peers skipped: no $shared/peers.sh (set SHARED_BENCH)"
+elif [ "${PEERS:-0}" = 1 ]; then
   psql -q "$url" -c "create schema if not exists bench; drop table if exists bench.parcels;
     create table bench.parcels as select id, parcel_no, plan_no, block_no, district_id, area_m2,
       frontage_m, land_use, zoning_code, geom from public.parcels;
     alter table bench.parcels add primary key (id);
     create index on bench.parcels using gist (geom); analyze bench.parcels;"
-  ../shared/bench/peers.sh start "$url" bench.parcels id geom
-  trap 'kill $server 2>/dev/null; ../shared/bench/peers.sh stop; rm -rf "$state"' EXIT
-  python3 ../shared/bench/compare.py --dsn "$url" --table bench.parcels ${COMPARE_ARGS:-} \
+  "$shared/peers.sh" start "$url" bench.parcels id geom
+  trap 'kill $server 2>/dev/null; "$shared/peers.sh" stop' EXIT
+  python3 "$shared/compare.py" --dsn "$url" --table bench.parcels ${COMPARE_ARGS:-} \
     --server "ours|http://127.0.0.1:$port/ogc/collections/parcels|f=json|{c}/tiles/WebMercatorQuad/{z}/{y}/{x}?f=mvt" \
     --server "tipg|http://127.0.0.1:5102/collections/bench.parcels|f=geojson|{c}/tiles/WebMercatorQuad/{z}/{x}/{y}"
 fi
