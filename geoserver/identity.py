@@ -32,7 +32,7 @@ from layers import accounts
 from layers.database import Database
 
 LOGGER = logging.getLogger(__name__)
-ROLES = ("public", "office", "inspector", "analyst", "admin")
+ROLES = ("public", "office", "inspector", "analyst", "service-agent", "admin")
 LOCAL_ALGORITHM = "ES256"
 MAX_TOKEN_CHARS = 8192
 MAX_JWKS_BYTES = 1 << 20
@@ -259,6 +259,6 @@ class Authenticator:
         roles = frozenset(r for r in raw if isinstance(r, str) and r in ROLES[1:])
         office = _claim(claims, self.settings.oidc_office_claim)
         office = office if isinstance(office, str) and office else None
-        if "office" in roles and office is None:
-            roles = roles - {"office"}   # an office role without an office can own nothing
+        if office is None:   # an office or a service agent without one can own or serve nothing
+            roles = roles - {"office", "service-agent"}
         return Principal(f"oidc:{claims['sub']}", roles, office, "oidc")
