@@ -231,7 +231,7 @@ class Open311:
         principal = principal_of(request.scope)
         if principal.has("admin"):
             return asked
-        if asked is not None and asked != principal.office:
+        if principal.office is None or (asked is not None and asked != principal.office):
             raise NotYourMunicipality()
         return principal.office
 

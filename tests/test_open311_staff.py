@@ -6,6 +6,7 @@ import uuid
 
 import pytest
 
+from tests.test_auth_oidc import provider, sso  # noqa: F401 (an OpenID Connect provider)
 from tests.test_open311 import ENGLISH, V2, api, counts, inside, refused, submit  # noqa: F401
 
 QUEUE = "/open311/staff/queue"
@@ -202,3 +203,23 @@ def test_the_service_agent_role_needs_a_municipality(settings):
 
     with pytest.raises(AccountError, match="municipality"):
         check_identity("agent-without-place", "service-agent", None)
+
+
+def test_me_names_the_service_agent_role_and_municipality(api, db, staff):  # noqa: F811
+    me = api.get("/auth/me", headers=staff["agent"]).json()
+    assert me["role"] == "service-agent" and me["office"] == inside(db, 1)[3]
+
+
+def test_a_provider_service_agent_reads_the_queue_of_its_municipality(sso, provider, db):  # noqa: F811
+    municipality = inside(db, 1)[3]
+    token = provider.token(provider.published[0], office=municipality,
+                           realm_access={"roles": ["service-agent"]})
+    response = sso.get(QUEUE, headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200 and response.json()["municipality"] == municipality
+
+
+def test_a_provider_service_agent_without_a_municipality_is_refused(sso, provider, db):  # noqa: F811
+    token = provider.token(provider.published[0], realm_access={"roles": ["service-agent"]})
+    before = counts(db)
+    assert sso.get(QUEUE, headers={"Authorization": f"Bearer {token}"}).status_code == 403
+    assert counts(db) == before
