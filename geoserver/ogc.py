@@ -35,8 +35,8 @@ from starlette.routing import BaseRoute, Route
 
 from geoserver import auth, openapi
 from geoserver.settings import Settings
-from kernel.errors import Unavailable, language_of, pygeoapi_texts, prefers_english
-from kernel.messages import ANSWER_LANGUAGE
+from kernel.errors import Unavailable, language_of, pygeoapi_texts
+from kernel.messages import ANSWER_LANGUAGE, language
 from layers import cql_functions, database, feature_rules
 from layers.catalogue import layer_for_table
 from layers.database import Database
@@ -285,11 +285,9 @@ class AmanatRequest(APIRequest):
 
 
 def page_locale(lang: str | None, accept_language: str | None, supported) -> l10n.Locale:
-    """The locale of an HTML page: English for `lang=en…` (or, without `lang`, an
-    Accept-Language whose first language is English), Arabic otherwise."""
-    english = (str(lang).strip().lower()[:2] == "en" if lang is not None
-               else prefers_english(accept_language))
-    wanted = "en" if english else "ar"
+    """The locale of an HTML page, in the language errors are answered in
+    (kernel.messages.language: `lang` if ar or en, else Accept-Language, else Arabic)."""
+    wanted = language(lang if isinstance(lang, str) else None, accept_language)
     return next((locale for locale in map(l10n.str2locale, supported)
                  if locale.language == wanted), l10n.str2locale(supported[0]))
 

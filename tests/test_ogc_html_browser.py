@@ -199,11 +199,16 @@ def test_accept_language_english_gives_english_and_lang_ar_overrides_it(browse, 
     _assert_language(other, server, "ar")
 
 
-@pytest.mark.parametrize("lang", ["<script>", "xx", "", "en-<b>"])
+@pytest.mark.parametrize("lang", ["<script>", "xx", "", "en-<b>", "EN%00"])
 def test_a_malformed_lang_falls_back_to_arabic(browse, server, lang):
     page = browse(PAGES["collection"], lang=lang)
-    assert page.locator("html").get_attribute("lang") == ("en" if lang == "en-<b>" else "ar")
+    assert page.locator("html").get_attribute("lang") == "ar"
     assert page.locator("main script:not([type])").count() == 0
+
+
+def test_a_malformed_lang_falls_back_to_an_english_accept_language(browse, server):
+    page = browse(PAGES["collection"], lang="xx", locale="en-GB")
+    assert page.locator("html").get_attribute("lang") == "en"
 
 
 def test_arabic_data_is_shown_as_text_in_auto_direction_cells(browse, server):
