@@ -410,3 +410,20 @@ def test_street_view_speaks_arabic(page, server, close_panoramas):
         "data-target", str(ids["p2"]))
     expect(page.locator(".psv-fullscreen-button")).to_have_attribute("title", "ملء الشاشة")
     expect(page.locator(".psv-zoom-button").first).to_have_attribute("title", "تصغير")
+
+
+def test_an_api_error_is_shown_in_the_pages_language_whatever_the_browser_prefers(browser,
+                                                                                   server):
+    context = browser.new_context(locale="en-GB", extra_http_headers={"Accept-Language": "en"})
+    page = context.new_page()
+    watch = Watch(page, server.url)
+    try:
+        for lang, expected in (("ar", "يجب أن يكون bbox أربعة أرقام أو ستة"),
+                               ("en", "bbox must be 4 or 6 comma-separated numbers")):
+            _open(page, server, f"lang={lang}")
+            said = page.evaluate("Amanat.fetchJSON('/ogc/collections/parcels/items?bbox=1,2,3')"
+                                 ".then(() => 'no error', (e) => e.status + ' ' + e.message)")
+            assert said.startswith("400 ") and expected in said, said
+    finally:
+        context.close()
+    assert watch.external == []   # (the 400 itself is logged to the console, as it should)

@@ -60,7 +60,9 @@
         var data = null;
         try { data = body ? JSON.parse(body) : null; } catch (e) { data = null; }
         if (!response.ok) {
-          var error = new Error((data && data.description) || t("error"));
+          var texts = data && data.descriptions;   // the error in both languages: the page's
+          var error = new Error((texts && texts[cfg().lang]) || (data && data.description) ||
+                                t("error"));
           error.status = response.status;
           throw error;
         }

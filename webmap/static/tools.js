@@ -260,9 +260,10 @@
   }
 
   function showJob(job, status) {
+    var said = (job.messages && job.messages[A.cfg().lang]) || job.message;   // page's language
     status.textContent = "";
     status.appendChild(el("p.job-status", {}, el("span", {text: t("an_status") + ": "}),
-      el("strong", {text: t("an_job_" + job.status)}), job.message ? " — " + job.message : ""));
+      el("strong", {text: t("an_job_" + job.status)}), said ? " — " + said : ""));
     status.appendChild(el("progress", {max: "100", value: String(job.progress || 0),
                                        "aria-label": t("an_status")}));
     status.scrollIntoView({block: "nearest"});
