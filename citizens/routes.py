@@ -19,7 +19,16 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from citizens import categories, open311, queries, reports, staff, submission, track
+from citizens import (
+    categories,
+    jurisdiction,
+    open311,
+    queries,
+    reports,
+    staff,
+    submission,
+    track,
+)
 from citizens.errors import (
     ERRORS,
     Bilingual,
@@ -117,9 +126,21 @@ class Open311:
                              open311.discovery(self.settings, self.base_url))
 
     async def services(self, request: Request) -> Response:
-        """GET services.{fmt}: every active category."""
-        queries.once(list(request.query_params.multi_items()), {"jurisdiction_id", "api_key", "lang"})
-        found = await run_in_threadpool(self.db.run, categories.active)
+        """GET services.{fmt}: every active category; with lat and long (an extension), those
+        of that point, which must be inside the Amana (400 otherwise)."""
+        given = queries.once(list(request.query_params.multi_items()),
+                             {"jurisdiction_id", "api_key", "lang", "lat", "long"})
+        point = None
+        if "lat" in given or "long" in given:
+            point = (submission.coordinate("long", given.get("long"), 180),
+                     submission.coordinate("lat", given.get("lat"), 90))
+
+        def work(conn):
+            if point is not None:
+                jurisdiction.locate(conn, *point)
+            return categories.active(conn)
+
+        found = await run_in_threadpool(self.db.run, work)
         english = _english(request)
         return self.document(request, "services", [open311.service(c, english) for c in found])
 

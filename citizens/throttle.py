@@ -11,6 +11,9 @@ ON CONFLICT (key, window_start) DO UPDATE SET hits = t.hits + 1
 RETURNING hits, ceil(extract(epoch FROM t.window_start + make_interval(secs => %(w)s) - now()))
 """
 FORGET = "DELETE FROM citizen_throttle WHERE key = %s AND window_start < now() - make_interval(secs => %s)"
+# windows of other keys that ended a day ago, a few at a time (the table stays small)
+SWEEP = ("DELETE FROM citizen_throttle WHERE ctid = ANY(ARRAY(SELECT ctid FROM citizen_throttle "
+         "WHERE window_start < now() - interval '2 days' LIMIT 50))")
 DIGEST = ("SELECT encode(sha256(salt || convert_to(%s, 'UTF8')), 'hex') FROM citizen_salt")
 
 
@@ -25,6 +28,7 @@ def hit(conn, key: str, window_s: int, limit: int, what: tuple[str, str]) -> Non
     hits, left = conn.execute(HIT, {"key": key, "w": window_s}).fetchone()
     if hits == 1:
         conn.execute(FORGET, [key, window_s])
+        conn.execute(SWEEP)
     if hits > limit:
         raise TooManyReports(
             int(left or 1), f"too many {what[0]} from this address; retry in {int(left or 1)} s",

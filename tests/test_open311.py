@@ -161,6 +161,20 @@ def test_a_service_definition_lists_its_attributes_and_values(api):
     assert len(root.findall("attributes/attribute/values/value")) == 3
 
 
+def test_the_services_of_a_point_inside_the_amana(api, db):
+    lon, lat, _, _ = inside(db, 2)
+    services = api.get(f"{V2}/services.json", params={"lat": lat, "long": lon}).json()
+    assert len(services) == 7
+
+
+@pytest.mark.parametrize("params, text", [({"lat": "0", "long": "0"}, "outside"),
+                                          ({"lat": "26.4"}, "long"),
+                                          ({"lat": "abc", "long": "50"}, "lat")])
+def test_the_services_of_a_point_outside_or_malformed_are_a_400(api, db, params, text):
+    refused(api, db, 400, f"{V2}/services.json", "GET", params=params, text=text,
+            headers=ENGLISH)
+
+
 def test_an_unknown_service_definition_is_a_404_error_list(api, db):
     refused(api, db, 404, f"{V2}/services/no_such_thing.json", "GET")
     refused(api, db, 404, f"{V2}/services/no_such_thing.xml", "GET", fmt="xml")
@@ -461,6 +475,15 @@ def test_a_bad_submission_does_not_count_against_the_address(settings, db):
         refused(citizen, db, 400, f"{V2}/requests.json", data=report_form(db, lat="abc"))
         refused(citizen, db, 400, f"{V2}/requests.json", data=report_form(db, service_code="x"))
         submit(citizen, db)
+
+
+def test_old_throttle_windows_of_other_addresses_are_swept(settings, db):
+    db.execute("INSERT INTO citizen_throttle VALUES ('report:old-address', "
+               "now() - interval '3 days', 1)")
+    with citizen_app(settings, {}) as newcomer:   # its first report opens a window: a sweep
+        submit(newcomer, db)
+    assert db.execute("SELECT count(*) FROM citizen_throttle WHERE key = "
+                      "'report:old-address'").fetchone()[0] == 0
 
 
 # --- the schema --------------------------------------------------------------------------------
