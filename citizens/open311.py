@@ -5,7 +5,8 @@ value is escaped, so a description holding markup comes back as text).
 Our statuses map onto the spec's two: `open` and `in_progress` are `open` (status_notes says
 "in progress"), `closed` is `closed` and status_notes gives the reason, so a duplicate is never
 shown as fixed. The extensions we declare: paging (page, page_size; a Link header with next and
-prev), media_url on requests, and status_detail / close_reason members.
+prev), media_url on requests, status_detail / close_reason members, services of a point
+(services?lat&long) and errors' descriptions in both languages.
 """
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ REASONS = {"fixed": ("تم الإصلاح", "fixed"), "duplicate": ("بلاغ م
            "cannot_locate": ("تعذّر تحديد الموقع", "could not be located")}
 IN_PROGRESS = ("قيد التنفيذ", "in progress")
 CLOSED = ("مغلق", "closed")
-EXTENSIONS = ["paging", "media_url", "status_detail"]
+EXTENSIONS = ["paging", "media_url", "status_detail", "services_at_point", "descriptions"]
 
 
 def discovery(settings: CitizenSettings, base_url: str) -> dict:
