@@ -23,7 +23,7 @@ from starlette.routing import BaseRoute, Mount, Route, Router
 from starlette.staticfiles import StaticFiles
 
 from citizens import routes as citizen_routes
-from geoserver import imagery, ogc, signin
+from geoserver import downloads, imagery, ogc, signin
 from geoserver.audit_api import audit_trail
 from geoserver.dataset_tiles import CollectionTiles, DatasetTiles
 from geoserver.editing import FeatureEditing
@@ -53,6 +53,7 @@ def route_table(services: Services, api: ogc.AmanatAPI) -> list[BaseRoute]:
         *processing_routes.certificate_routes(services.processing),   # /certificates
         Route("/audit", audit_trail, methods=["GET"]),   # admins (geoserver.auth.POLICY)
         *citizen_routes.routes(services.db, settings.server.base_url),   # /open311
+        *downloads.routes(downloads.Downloads(services)),   # /downloads/{collection}.{format}
         Mount("/ogc", app=_ogc_app(ogc_routes(services, api), api.config)),
         *imagery.routes(settings, services.db, services.errors),   # /raster, /panoramas
     ]
@@ -64,7 +65,7 @@ def ogc_routes(services: Services, api: ogc.AmanatAPI) -> list[BaseRoute]:
     base = f"{settings.server.base_url}/ogc"
     items = Items(api.config, base, services.db, settings.limits.max_filter_vertices)
     editing = FeatureEditing(settings, services.db, services.processing)
-    features = FeatureRoutes(api, items, editing, cache)
+    features = FeatureRoutes(api, items, editing, cache, downloads.Downloads(services))
     dataset = DatasetTiles(services.db, base, cache)
     collection_tiles = CollectionTiles(api.config, cache)
     execution = Execution(api, settings.limits.max_active_jobs_per_client)
