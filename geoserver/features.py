@@ -48,9 +48,12 @@ def _ours(request: Request) -> bool:
 class FeatureRoutes:
     """Handlers of the items routes of one application."""
 
-    def __init__(self, api, items: Items, editing: FeatureEditing, cache: LayerCache):
-        """pygeoapi's API (HTML, JSON-LD), our reader and writer, the layer cache."""
+    def __init__(self, api, items: Items, editing: FeatureEditing, cache: LayerCache,
+                 downloads=None):
+        """pygeoapi's API (HTML, JSON-LD), our reader and writer, the layer cache, the file
+        formats (geoserver/downloads.py: f=csv|geojsonseq|gpkg|fgb|shp|kml)."""
         self.api, self.items, self.editing, self.cache = api, items, editing, cache
+        self.downloads = downloads
 
     async def collection(self, request: Request) -> Response:
         """GET / HEAD / POST /collections/{collectionId}/items."""
@@ -67,6 +70,10 @@ class FeatureRoutes:
 
     async def _page(self, request: Request, layer: Layer) -> Response:
         """A page in the format asked for."""
+        fmt = request.query_params.get("f")
+        if self.downloads is not None and fmt in self.downloads.FORMATS:
+            query = self.items.parse(layer, dict(request.query_params))
+            return await self.downloads.items(request, layer, fmt, query)
         if _ours(request):
             return await self.items.page(layer, dict(request.query_params))
         return await ogc.call(self.api, itemtypes.get_collection_items, request, layer.id,
