@@ -1,5 +1,6 @@
 """Arabic of the HTTP edge's client messages (English template → Arabic template), and of
 the pygeoapi and Starlette messages our routes can answer with (PASSED_THROUGH)."""
+from geoserver.download_messages import DOWNLOADS
 from kernel.messages import Catalogue
 
 ITEMS: Catalogue = {
@@ -229,4 +230,5 @@ PASSED_THROUGH: Catalogue = {
     "job failed": "فشلت المهمة",
 }
 
-MESSAGES: Catalogue = {**ITEMS, **EDITING, **SIGN_IN, **IMAGERY, **PASSED_THROUGH}
+MESSAGES: Catalogue = {**ITEMS, **EDITING, **SIGN_IN, **IMAGERY, **PASSED_THROUGH,
+                        **DOWNLOADS}
