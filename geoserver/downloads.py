@@ -198,6 +198,7 @@ async def _file_chunks(path: Path, work: Path):
         await run_in_threadpool(shutil.rmtree, work, True)
 
 
-def routes(downloads: Downloads) -> list[Route]:
-    """/downloads/{collection}.{format}."""
-    return [Route("/downloads/{name}", downloads.whole, methods=["GET", "HEAD"])]
+def routes(downloads: Downloads, quotas) -> list[Route]:
+    """/downloads/{collection}.{format}, charged to the caller's download quota."""
+    return [Route("/downloads/{name}", quotas.charged(downloads.whole, "downloads"),
+                  methods=["GET", "HEAD"])]
