@@ -23,7 +23,7 @@ from psycopg import sql
 KEY_PREFIX = "amk_"
 KEY = re.compile(r"^amk_(?P<id>[0-9a-f]{12})_(?P<secret>[A-Za-z0-9_-]{20,100})$")
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
-ROLES = ("office", "inspector", "analyst", "admin", "service-agent")
+ROLES = ("office", "inspector", "analyst", "admin", "service-agent", "researcher")
 MIN_PASSWORD = 10
 MAX_PASSWORD = 1024      # argon2 hashes any length; this bounds the work of one attempt
 
