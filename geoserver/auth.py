@@ -61,6 +61,7 @@ WRITES = ("POST", "PUT", "PATCH", "DELETE")
 POLICY: tuple[Rule, ...] = (
     _rule(ANY, r"^/audit(/|$)", {"admin"}),
     _rule(ANY, r"^/open311/staff(/|$)", {"service-agent", "admin"}),   # citizens/routes.py
+    _rule(ANY, r"^/admin(/|$)", {"admin"}),   # researcher keys and their usage (quotas.py)
     _rule(SAFE, r"^/ogc/collections/inspections/items/[^/]+/photos(/|$)", SIGNED_IN),
     _rule({"OPTIONS"}, r"", OPEN),
     _rule(SAFE, r"", OPEN),
