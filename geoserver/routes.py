@@ -23,7 +23,7 @@ from starlette.routing import BaseRoute, Mount, Route, Router
 from starlette.staticfiles import StaticFiles
 
 from citizens import routes as citizen_routes
-from geoserver import downloads, imagery, ogc, signin
+from geoserver import downloads, imagery, ogc, quotas, signin
 from geoserver.audit_api import audit_trail
 from geoserver.dataset_tiles import CollectionTiles, DatasetTiles
 from geoserver.editing import FeatureEditing
@@ -53,7 +53,8 @@ def route_table(services: Services, api: ogc.AmanatAPI) -> list[BaseRoute]:
         *processing_routes.certificate_routes(services.processing),   # /certificates
         Route("/audit", audit_trail, methods=["GET"]),   # admins (geoserver.auth.POLICY)
         *citizen_routes.routes(services.db, settings.server.base_url),   # /open311
-        *downloads.routes(downloads.Downloads(services)),   # /downloads/{collection}.{format}
+        *downloads.routes(downloads.Downloads(services), quotas.Quotas(services.db)),
+        *quotas.routes(services.db),   # /admin/keys (researcher keys, usage)
         Mount("/ogc", app=_ogc_app(ogc_routes(services, api), api.config)),
         *imagery.routes(settings, services.db, services.errors),   # /raster, /panoramas
     ]
@@ -69,10 +70,11 @@ def ogc_routes(services: Services, api: ogc.AmanatAPI) -> list[BaseRoute]:
     dataset = DatasetTiles(services.db, base, cache)
     collection_tiles = CollectionTiles(api.config, cache)
     execution = Execution(api, settings.limits.max_active_jobs_per_client)
-    collection = "/collections/{collection}"
+    collection, charged = "/collections/{collection}", quotas.Quotas(services.db).charged
     return [
-        Route(f"{collection}/items", features.collection, methods=[*READS, "POST"]),
-        Route(f"{collection}/items/{{item}}", features.item,
+        Route(f"{collection}/items", charged(features.collection, quotas.items_kind),
+              methods=[*READS, "POST"]),
+        Route(f"{collection}/items/{{item}}", charged(features.item, "reads"),
               methods=[*READS, "PUT", "PATCH", "DELETE"]),
         Route(f"{collection}/items", features.options, methods=["OPTIONS"]),
         Route(f"{collection}/items/{{item}}", features.options, methods=["OPTIONS"]),
