@@ -20,7 +20,7 @@ from geoserver.audit_api import parse_query
 from geoserver.identity import LocalIssuer
 from geoserver.settings import Settings
 from kernel.errors import InvalidInput
-from layers import accounts, audit
+from layers import accounts, audit, quota_store
 
 ROLE = click.Choice(list(accounts.ROLES))
 
@@ -221,6 +221,18 @@ def keys_list():
         for key in accounts.list_keys(conn):
             state = "revoked" if key.revoked_at else "live"
             click.echo(f"{key.id}\t{key.name}\t{key.role}\t{key.office or '-'}\t{state}")
+
+
+@keys.command("usage")
+@click.option("--days", type=click.IntRange(1, 366), default=30, show_default=True)
+@click.option("--key", "key_id", default=None, help="Only this key id.")
+def keys_usage(days: int, key_id: str | None):
+    """Requests charged to each key's quota (and refused beyond it), per UTC day."""
+    settings, fail, down = _settings_and_fail()
+    with _guarded(fail, down), psycopg.connect(settings.database.dsn) as conn:
+        for row in quota_store.usage(conn, days, key_id):
+            click.echo(f"{row.day.isoformat()}\t{row.api_key_id}\t{row.name}\t{row.role}\t"
+                       f"{row.kind}\t{row.charged}\t{row.refused}")
 
 
 @click.command("audit")
