@@ -29,8 +29,8 @@ from layers import tiles
 from layers.catalogue import LAYERS
 from layers.database import Database
 
-TILE_PARAMETERS = {"f", "collections"}
-METADATA_PARAMETERS = {"f"}
+TILE_PARAMETERS = {"f", "collections", "lang"}
+METADATA_PARAMETERS = {"f", "lang"}   # lang: the language of errors (kernel.messages)
 MAX_COLLECTIONS_PARAMETER = 512
 
 

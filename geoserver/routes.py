@@ -7,9 +7,6 @@ geoserver.limits.BodyLimit; errors are answered by the application's error map.
 """
 from __future__ import annotations
 
-from pathlib import Path
-
-import pygeoapi
 from pygeoapi.api import (
     describe_collections,
     get_collection_schema,
@@ -23,6 +20,7 @@ from starlette.routing import BaseRoute, Mount, Route, Router
 from starlette.staticfiles import StaticFiles
 
 from citizens import routes as citizen_routes
+from field import routes as field_routes
 from geoserver import downloads, imagery, ogc, quotas, signin
 from geoserver.audit_api import audit_trail
 from geoserver.dataset_tiles import CollectionTiles, DatasetTiles
@@ -39,7 +37,6 @@ from processing import routes as processing_routes
 from webmap import routes as webmap_routes
 
 READS = ["GET", "HEAD"]
-PYGEOAPI_STATIC = Path(pygeoapi.__file__).parent / "static"
 
 
 def route_table(services: Services, api: ogc.AmanatAPI) -> list[BaseRoute]:
@@ -53,6 +50,7 @@ def route_table(services: Services, api: ogc.AmanatAPI) -> list[BaseRoute]:
         *processing_routes.certificate_routes(services.processing),   # /certificates
         Route("/audit", audit_trail, methods=["GET"]),   # admins (geoserver.auth.POLICY)
         *citizen_routes.routes(services.db, settings.server.base_url),   # /open311
+        *field_routes.routes(services.db, settings.editing),   # /field (the inspectors' app)
         *downloads.routes(downloads.Downloads(services), quotas.Quotas(services.db)),
         *quotas.routes(services.db),   # /admin/keys (researcher keys, usage)
         Mount("/ogc", app=_ogc_app(ogc_routes(services, api), api.config)),
@@ -145,11 +143,12 @@ class _TilesMetadata:
         """The collection's layer, or NotFound."""
         name = request.path_params["collection"]
         if name not in LAYERS:
-            raise NotFound(f"no collection {name[:64]!r}")
+            raise NotFound("no collection {name!r}", name=name[:64])
         if name not in self.tiled:
             raise NotFound("this collection has no tiles")
         if matrix is not None and matrix not in self.matrices:
-            raise NotFound("unknown tile matrix set; use " + " or ".join(sorted(self.matrices)))
+            raise NotFound("unknown tile matrix set; use {names}",
+                           names=" | ".join(sorted(self.matrices)))
         return LAYERS[name]
 
     async def tilesets(self, request):

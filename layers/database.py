@@ -44,8 +44,7 @@ class Database:
         self.pool = self._new_pool()
         self._opened = False
         self._lock = threading.Lock()
-        self._reads: AsyncConnectionPool | None = None
-        self._reads_loop: asyncio.AbstractEventLoop | None = None
+        self._reads: dict[asyncio.AbstractEventLoop, AsyncConnectionPool] = {}   # per loop
 
     def _new_pool(self) -> ConnectionPool:
         """A pool not opened yet."""
@@ -109,7 +108,7 @@ class Database:
         return self.run(lambda conn: conn.execute(statement, params).fetchone())
 
     async def open_reads(self) -> None:
-        """Open the hot-read pool on the running event loop, without waiting for the database."""
+        """Open a hot-read pool on the running event loop, without waiting for the database."""
         options = self._options
         pool = AsyncConnectionPool(
             self.dsn, min_size=1, max_size=options["max_size"], timeout=options["timeout"],
@@ -117,19 +116,20 @@ class Database:
             name=f"{options['name']}-reads",
             kwargs={"autocommit": True, "application_name": options["name"]})
         await pool.open(wait=False)
-        self._reads, self._reads_loop = pool, asyncio.get_running_loop()
+        self._reads[asyncio.get_running_loop()] = pool
 
     async def close_reads(self) -> None:
-        """Close the hot-read pool (the lifespan ends)."""
-        pool, self._reads, self._reads_loop = self._reads, None, None
+        """Close the running event loop's hot-read pool (its lifespan ends; an application
+        served on several loops at once, as by several test clients, has one per loop)."""
+        pool = self._reads.pop(asyncio.get_running_loop(), None)
         if pool is not None:
             await pool.close()
 
     async def read_one(self, statement, params):
         """The first row of one read-only statement, on the event loop's pool when it is open
         there (no thread hop), else through the threaded pool; guarded like `connection()`."""
-        pool = self._reads
-        if pool is None or self._reads_loop is not asyncio.get_running_loop():
+        pool = self._reads.get(asyncio.get_running_loop())
+        if pool is None:
             return await anyio.to_thread.run_sync(
                 functools.partial(self.fetch_one, statement, params))
         with _guarded():

@@ -128,6 +128,24 @@ def test_bad_metadata_parameters_are_400(client, path, query):
     assert client.get(f"{path}?{query}").status_code == 400
 
 
+@pytest.mark.parametrize("path", ["/ogc/tiles", f"/ogc/tiles/{WEB}"])
+def test_metadata_takes_the_language_parameter_as_every_page_does(client, path):
+    # the OGC HTML pages link here with their lang; it chooses the language of errors only
+    assert client.get(f"{path}?f=json&lang=en").status_code == 200
+    refused = client.get(f"{path}?lang=en&x=1")
+    assert refused.status_code == 400
+    assert refused.json()["description"] == refused.json()["descriptions"]["en"]
+    assert client.get(f"{path}?x=1").json()["description"] == refused.json()["descriptions"]["ar"]
+
+
+def test_a_tile_takes_the_language_parameter(client, busy_tile):
+    url = dataset_url(busy_tile.z, busy_tile.y, busy_tile.x, query="collections=parcels")
+    assert client.get(url + "&lang=en").status_code == 200
+    refused = client.get(url + "&lang=en&f=png")
+    assert refused.status_code == 400
+    assert refused.json()["description"] == refused.json()["descriptions"]["en"]
+
+
 def test_writes_by_other_roles_are_refused_by_the_policy_403(client, analyst_auth):
     # geoserver/auth.py decides from method and path alone: any write it does not list is an
     # admin's, so an analyst is refused before the route is reached
