@@ -7,7 +7,8 @@ Handlers only refine what this allows (an office edits its own licences only).
 
 Policy, first matching rule wins (POLICY below): reads of public layers, imagery, search and
 certificates are open (so are the reads sent with POST: CQL2-JSON item queries and raster
-statistics of a shape); the audit trail is for admins; inspection photos for signed-in roles;
+statistics of a shape); the audit trail is for admins; inspection photos and the field app's
+data (/field/api) for staff (office, inspector, admin), assignments written by offices and admins;
 `parcel-check` and `license-site-check` may be run by anyone, `batch-compliance` by analysts and
 admins; licences are written by offices and admins, inspections by inspectors and admins; any
 other write needs an admin. No credentials where some are needed: 401 with WWW-Authenticate;
@@ -32,6 +33,7 @@ SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
 ANY = frozenset()            # a rule for every method
 OPEN = frozenset()           # no role needed
 SIGNED_IN = frozenset({"office", "inspector", "analyst", "admin"})
+STAFF = frozenset({"office", "inspector", "admin"})   # field data: inspection notes, photos
 REALM = 'Bearer realm="amanat"'
 QUERY_MEDIA = "application/query-cql-json"
 
@@ -62,7 +64,9 @@ POLICY: tuple[Rule, ...] = (
     _rule(ANY, r"^/audit(/|$)", {"admin"}),
     _rule(ANY, r"^/open311/staff(/|$)", {"service-agent", "admin"}),   # citizens/routes.py
     _rule(ANY, r"^/admin(/|$)", {"admin"}),   # researcher keys and their usage (quotas.py)
-    _rule(SAFE, r"^/ogc/collections/inspections/items/[^/]+/photos(/|$)", SIGNED_IN),
+    _rule(SAFE, r"^/ogc/collections/inspections/items/[^/]+/photos(/|$)", STAFF),
+    _rule(SAFE, r"^/field/api(/|$)", STAFF),   # field/routes.py: licences, history, assignments
+    _rule(WRITES, r"^/field/api/assignments(/|$)", {"office", "admin"}),
     _rule({"OPTIONS"}, r"", OPEN),
     _rule(SAFE, r"", OPEN),
     _rule({"POST"}, r"^/ogc/processes/(parcel-check|license-site-check)/execution/?$", OPEN),

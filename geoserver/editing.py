@@ -306,7 +306,7 @@ async def _form_body(form, limits) -> Body:
         if not isinstance(upload, UploadFile):
             raise UnsupportedMediaType("photo {number} must be a file part", number=number)
         data = await upload.read(limits.max_photo_bytes + 1)
-        checked.append((photos.check(data, upload.content_type, number, limits), data))
+        checked.append(photos.accept(data, upload.content_type, number, limits))
     return Body(feature, tuple(checked))
 
 

@@ -2,18 +2,23 @@
 
 A photo must be a JPEG, PNG or WebP by its first bytes (whatever its part claims), no larger
 than the byte and pixel limits, and readable by Pillow (header and structure verified, the image
-never decoded in full). Files are named by their SHA-256 under <state_dir>/photos/, written
-atomically; the same photo sent twice is one file.
+never decoded in full). Its metadata is then removed (`accept`): EXIF (camera position, time,
+serial numbers), XMP, IPTC and text chunks; the platform records the inspection's own position
+and time. A JPEG's segments are dropped losslessly unless its EXIF orientation turns it, then
+it is turned and re-encoded. Files are named by the SHA-256 of what is stored under
+<state_dir>/photos/, written atomically; the same photo sent twice is one file.
 """
 from __future__ import annotations
 
 import hashlib
 import io
 import os
+import struct
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
-from PIL import Image
+from PIL import Image, ImageOps
 
 from geoserver.errors import PayloadTooLarge, UnsupportedMediaType
 from geoserver.settings import EditingSettings
@@ -73,6 +78,76 @@ def _verified_size(data: bytes, kind: str, label: str, limits: EditingSettings):
         raise UnsupportedMediaType("photo {number} is not a readable {kind} image", number=label,
                                    kind=kind) from None
     return width, height
+
+
+def accept(data: bytes, declared: str | None, number: int,
+           limits: EditingSettings) -> tuple[Photo, bytes]:
+    """A checked photo without its metadata, and the bytes to store."""
+    photo = check(data, declared, number, limits)
+    clean = strip_metadata(data, photo.media_type)
+    return replace(photo, sha256=hashlib.sha256(clean).hexdigest(), size=len(clean)), clean
+
+
+def strip_metadata(data: bytes, kind: str) -> bytes:
+    """The image without EXIF, XMP, IPTC or text metadata."""
+    if kind == "image/jpeg":
+        return _jpeg(data)
+    if kind == "image/png":
+        return _png(data)
+    return _webp(data)
+
+
+JPEG_DROPPED = {0xE1, 0xED, 0xFE} | set(range(0xE3, 0xED))   # APP1 (EXIF, XMP), APP3-13, COM
+
+
+def _jpeg(data: bytes) -> bytes:
+    """A JPEG's segments before the scan, less the metadata ones (turned first if EXIF says)."""
+    with Image.open(io.BytesIO(data)) as image:
+        if image.getexif().get(0x0112, 1) != 1:     # orientation: turn the pixels instead
+            out = io.BytesIO()
+            ImageOps.exif_transpose(image).save(out, "JPEG", quality=90)
+            return out.getvalue()
+    kept, at = [data[:2]], 2
+    while at + 4 <= len(data) and data[at] == 0xFF:
+        marker = data[at + 1]
+        if marker == 0xDA:                          # start of scan: the rest is image data
+            break
+        length = struct.unpack(">H", data[at + 2:at + 4])[0]
+        if marker not in JPEG_DROPPED:
+            kept.append(data[at:at + 2 + length])
+        at += 2 + length
+    return b"".join(kept) + data[at:]
+
+
+PNG_DROPPED = {b"eXIf", b"tEXt", b"iTXt", b"zTXt", b"tIME"}
+
+
+def _png(data: bytes) -> bytes:
+    """A PNG's chunks less the metadata ones."""
+    kept, at = [data[:8]], 8
+    while at + 8 <= len(data):
+        length = struct.unpack(">I", data[at:at + 4])[0]
+        kind, end = data[at + 4:at + 8], at + 12 + length
+        if kind not in PNG_DROPPED:
+            kept.append(data[at:end])
+        at = end
+    return b"".join(kept)
+
+
+def _webp(data: bytes) -> bytes:
+    """A WebP's chunks less EXIF and XMP (and the VP8X flags that announce them)."""
+    kept, at = [], 12
+    while at + 8 <= len(data):
+        kind, length = data[at:at + 4], struct.unpack("<I", data[at + 4:at + 8])[0]
+        end = at + 8 + length + (length & 1)
+        chunk = data[at:end]
+        if kind == b"VP8X":
+            chunk = chunk[:8] + bytes([chunk[8] & ~0x0C]) + chunk[9:]
+        if kind not in (b"EXIF", b"XMP "):
+            kept.append(chunk)
+        at = end
+    body = b"WEBP" + b"".join(kept)
+    return b"RIFF" + struct.pack("<I", len(body)) + body
 
 
 def path_of(root: Path, sha256: str, media_type: str) -> Path:

@@ -70,8 +70,9 @@ LAYERS: dict[str, Layer] = {
                "heading_deg": NUMBER, "image_ref": STRING, "street_id": INTEGER},
               title_field="image_ref", time_field="captured_at"),
         Layer("inspections", "inspections", "Point",
-              {"license_id": INTEGER, "visited_at": DATETIME, "result": STRING,
-               "notes": STRING}, time_field="visited_at"),
+              {"license_id": INTEGER, "visited_at": DATETIME, "result": STRING},
+              time_field="visited_at",   # notes and violations: staff only (feature_rules)
+              personal=frozenset({"notes", "violations", "client_id", "created_by"})),
     )
 }
 

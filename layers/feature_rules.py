@@ -19,6 +19,7 @@ from layers.catalogue import LAYERS
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
 CLIENT_ID = re.compile(r"^[A-Za-z0-9._:-]{8,100}$")
+VIOLATIONS = re.compile(r"^([a-z][a-z_]{1,39}(,[a-z][a-z_]{1,39}){0,19})?$")   # codes, a,b
 OFFICE_STATUSES = ("active", "suspended", "expired")   # `cancelled` is for admins
 CLOCK_SKEW = timedelta(minutes=5)
 
@@ -393,7 +394,8 @@ class InspectionSpec(Spec):
     owner_column = "created_by"
     touch_column = None
     read_only = frozenset({"id", "photos"})
-    personal = ("client_id",)
+    personal = ("client_id", "notes", "violations")
+    staff = ("inspector", "office", "admin")   # who may read notes and violations
     refusals = {"edit": "this inspection was made by another inspector",
                 "delete": "this inspection was made by another inspector",
                 "reused": "this client id (Idempotency-Key) was already used for a different "
@@ -405,6 +407,7 @@ class InspectionSpec(Spec):
         "visited_at": Field("datetime"),
         "result": Field("text", choices=("compliant", "violation", "closed", "not_found")),
         "notes": Field("text", required=False, max_length=4000),
+        "violations": Field("text", required=False, pattern=VIOLATIONS, max_length=800),
         "client_id": Field("text", required=False, pattern=CLIENT_ID, max_length=100),
     }
 
@@ -414,6 +417,7 @@ class InspectionSpec(Spec):
         values = self.properties(given, before)
         values["geom"] = point(geometry)
         values.setdefault("notes", "")
+        values.setdefault("violations", "")
         if values["visited_at"] > ctx.current() + CLOCK_SKEW:
             raise InvalidFeature("visited_at is in the future")
         if before is None:
@@ -441,8 +445,11 @@ class InspectionSpec(Spec):
                                       and row.get("created_by") == actor.subject)
 
     def private_names(self, actor: Actor, owner: str | None) -> tuple[str, ...]:
-        """The client id: for its author and admins."""
-        return self.personal if actor.has("admin") or owner == actor.subject else ()
+        """Notes and violations: for staff roles; the client id: for its author and admins."""
+        shown = ("notes", "violations") if actor.has(*self.staff) else ()
+        if actor.has("admin") or owner == actor.subject:
+            shown += ("client_id",)
+        return shown
 
     def before_delete(self, conn, feature_id: int) -> None:
         """Nothing depends on an inspection (its photos go with it)."""

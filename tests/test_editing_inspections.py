@@ -96,8 +96,9 @@ def test_an_inspection_with_photos(client, auth, db, settings):
     enclosures = [link for link in response.json()["links"] if link["rel"] == "enclosure"]
     assert len(enclosures) == 2
     photo = enclosures[1]["href"].replace("http://testserver", "")
-    fetched = client.get(photo, headers=auth["analyst"])
+    fetched = client.get(photo, headers=auth["office"])    # staff roles (issue 18)
     assert fetched.status_code == 200 and fetched.content == png
+    assert client.get(photo, headers=auth["analyst"]).status_code == 403
     assert fetched.headers["content-type"] == "image/png"
     assert client.get(photo).status_code == 401
 
