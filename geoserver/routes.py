@@ -20,6 +20,7 @@ from starlette.routing import BaseRoute, Mount, Route, Router
 from starlette.staticfiles import StaticFiles
 
 from citizens import routes as citizen_routes
+from field import routes as field_routes
 from geoserver import downloads, imagery, ogc, quotas, signin
 from geoserver.audit_api import audit_trail
 from geoserver.dataset_tiles import CollectionTiles, DatasetTiles
@@ -49,6 +50,7 @@ def route_table(services: Services, api: ogc.AmanatAPI) -> list[BaseRoute]:
         *processing_routes.certificate_routes(services.processing),   # /certificates
         Route("/audit", audit_trail, methods=["GET"]),   # admins (geoserver.auth.POLICY)
         *citizen_routes.routes(services.db, settings.server.base_url),   # /open311
+        *field_routes.routes(services.db, settings.editing),   # /field (the inspectors' app)
         *downloads.routes(downloads.Downloads(services), quotas.Quotas(services.db)),
         *quotas.routes(services.db),   # /admin/keys (researcher keys, usage)
         Mount("/ogc", app=_ogc_app(ogc_routes(services, api), api.config)),
