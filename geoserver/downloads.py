@@ -11,7 +11,7 @@ geoserver/items.py (`bbox`, `filter`, `datetime`, property equality, `properties
 by layers/exports.py. CSV and GeoJSON text sequences are streamed from a server-side cursor
 (flat memory); the GDAL formats are built in a temporary file, streamed, then deleted. There is
 no `limit` for these formats: each client class has a feature budget instead
-(`DownloadSettings`), checked by counting before anything is sent, so a download is never cut
+(`Settings.downloads`, geoserver/download_settings.py), checked by counting before anything is sent, so a download is never cut
 short silently: a selection over the budget is refused (400) with the budget in the message.
 """
 from __future__ import annotations
@@ -23,13 +23,12 @@ from datetime import UTC
 from email.utils import format_datetime
 from pathlib import Path
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from geoserver.download_settings import DownloadSettings
 from kernel.errors import InvalidInput, NotFound, Unavailable, error_response, language_of
 from kernel.principal import principal_of
 from layers import exports
@@ -43,25 +42,6 @@ SUFFIXES = sorted(((exports.FORMATS[f].suffix, f) for f in exports.WHOLE_LAYER),
                   key=lambda pair: -len(pair[0]))
 RANGE = re.compile(r"^bytes=(.+)$")
 CHUNK = 1 << 16
-
-
-class DownloadSettings(BaseSettings):
-    """Feature budgets of filtered downloads per client class (no `limit` applies to them)."""
-
-    model_config = SettingsConfigDict(env_prefix="AMANAT_DOWNLOAD_", populate_by_name=True)
-
-    anonymous_features: int = Field(50_000, ge=1)       # no credentials
-    researcher_features: int = Field(1_000_000, ge=1)   # `researcher` API keys
-    staff_features: int = Field(5_000_000, ge=1)        # any other signed-in role
-
-    def budget(self, principal) -> int:
-        """The feature budget of a caller."""
-        if principal.is_public:
-            return self.anonymous_features
-        if principal.has("researcher") and not principal.has("admin", "analyst", "office",
-                                                              "inspector"):
-            return self.researcher_features
-        return self.staff_features
 
 
 def split_name(name: str) -> tuple[str, str]:
@@ -98,12 +78,13 @@ class Downloads:
 
     FORMATS = ITEM_FORMATS   # the items formats answered here
 
-    def __init__(self, services, settings: DownloadSettings | None = None):
-        """Files under `<state_dir>/downloads`; versions from the app's listener."""
+    def __init__(self, services):
+        """Files under `<state_dir>/downloads`; versions from the app's listener; budgets
+        from the application's settings."""
         self.services = services
         self.files = ExportFiles(services.db, Path(services.settings.server.state_dir)
                                  / "downloads")
-        self.settings = settings or DownloadSettings()
+        self.settings: DownloadSettings = services.settings.downloads
 
     async def whole(self, request: Request) -> Response:
         """GET / HEAD /downloads/{name}: a whole layer as a file."""

@@ -282,13 +282,14 @@ def test_invalid_filters_are_400_and_leave_no_file(client, params, text):
     assert set(Path("/tmp").glob("amanat-download-*")) == scratch
 
 
-def test_a_selection_over_the_budget_is_refused_not_truncated(settings, monkeypatch):
+def test_a_selection_over_the_budget_is_refused_not_truncated(settings):
     from starlette.testclient import TestClient
 
     from geoserver import create_app
+    from geoserver.settings import DownloadSettings
 
-    monkeypatch.setenv("AMANAT_DOWNLOAD_ANONYMOUS_FEATURES", "10")
-    with TestClient(create_app(settings)) as small:
+    budgets = DownloadSettings(anonymous_features=10)
+    with TestClient(create_app(settings.model_copy(update={"downloads": budgets}))) as small:
         over = small.get(ITEMS, params={"f": "csv", "lang": "en"})
         under = small.get(ITEMS, params={"f": "csv", "filter": "id <= 10"})
     assert over.status_code == 400

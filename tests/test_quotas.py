@@ -3,34 +3,34 @@ counted by the `limits` library in PostgreSQL (shared by every server process), 
 for admins; keys issued, listed and revoked over HTTP and the CLI."""
 import contextlib
 import json
+import time
 
 import pytest
 from click.testing import CliRunner
 from starlette.testclient import TestClient
 
 ITEMS = "/ogc/collections/districts/items"
-QUOTAS = {"AMANAT_QUOTA_ANONYMOUS_READS": "3/minute",
-          "AMANAT_QUOTA_ANONYMOUS_DOWNLOADS": "2/minute",
-          "AMANAT_QUOTA_RESEARCHER_READS": "6/minute",
-          "AMANAT_QUOTA_RESEARCHER_DOWNLOADS": "4/minute"}
+QUOTAS = {"anonymous_reads": "3/minute", "anonymous_downloads": "2/minute",
+          "researcher_reads": "6/minute", "researcher_downloads": "4/minute",
+          "sync_s": 0}   # exact: every charged request counted in PostgreSQL
 
 
 @contextlib.contextmanager
-def _app(settings, monkeypatch):
-    """An application with small quotas (read when its route table is built)."""
+def _app(settings, **extra):
+    """An application with small quotas."""
     from geoserver import create_app
+    from geoserver.settings import QuotaSettings
 
-    for name, value in QUOTAS.items():
-        monkeypatch.setenv(name, value)
-    with TestClient(create_app(settings)) as client:
+    quotas = QuotaSettings(**{**QUOTAS, **extra})
+    with TestClient(create_app(settings.model_copy(update={"quotas": quotas}))) as client:
         yield client
 
 
 @pytest.fixture
-def small(settings, monkeypatch, db):
+def small(settings, db):
     """A fresh count: the windows of earlier runs are forgotten."""
     db.execute("DELETE FROM quota_counters")
-    with _app(settings, monkeypatch) as client:
+    with _app(settings) as client:
         yield client
 
 
@@ -83,12 +83,26 @@ def test_staff_are_not_charged(small, auth):
     assert {small.get(ITEMS, headers=auth["analyst"]).status_code for _ in range(8)} == {200}
 
 
-def test_two_server_processes_share_the_counts(small, settings, monkeypatch):
-    with _app(settings, monkeypatch) as other:   # a second app: its own pool, same database
+def test_two_server_processes_share_the_counts(small, settings):
+    with _app(settings) as other:   # a second app: its own pool, same database
         assert small.get(ITEMS).status_code == 200
         assert other.get(ITEMS).status_code == 200
         assert small.get(ITEMS).status_code == 200
         assert other.get(ITEMS).status_code == 429
+
+
+def test_buffered_counts_reach_postgresql_and_the_other_processes(settings, db):
+    db.execute("DELETE FROM quota_counters")
+    with _app(settings, sync_s=0.05) as one, _app(settings, sync_s=0.05) as two:
+        statuses = [one.get(ITEMS).status_code for _ in range(4)]
+        time.sleep(0.3)   # a few intervals: the hits are in PostgreSQL
+        stored = db.execute("SELECT sum(hits) FROM quota_counters").fetchone()[0]
+        first = two.get(ITEMS).status_code    # the other process has not synced this window
+        time.sleep(0.3)
+        later = two.get(ITEMS).status_code
+    assert statuses == [200, 200, 200, 429]
+    assert stored == 4
+    assert (first, later) == (200, 429)
 
 
 def test_admins_see_usage_per_key(small, client, auth, researcher):
