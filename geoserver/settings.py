@@ -6,6 +6,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from geoserver.download_settings import DownloadSettings, QuotaSettings
 from geoserver.limits import LimitSettings
 from kernel.settings import ROOT
 from layers.settings import DatabaseSettings
@@ -14,7 +15,7 @@ from processing.settings import ProcessingSettings
 
 __all__ = ["Settings", "DatabaseSettings", "ServerSettings", "ImagerySettings",
            "PanoramaSettings", "ProcessingSettings", "AuthSettings", "EditingSettings",
-           "LimitSettings", "ROOT"]
+           "LimitSettings", "DownloadSettings", "QuotaSettings", "ROOT"]
 
 
 class ServerSettings(BaseSettings):
@@ -141,6 +142,8 @@ class Settings(BaseModel):
     auth: AuthSettings = Field(default_factory=AuthSettings)
     editing: EditingSettings = Field(default_factory=EditingSettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)   # geoserver/limits.py
+    downloads: DownloadSettings = Field(default_factory=DownloadSettings)   # feature budgets
+    quotas: QuotaSettings = Field(default_factory=QuotaSettings)   # geoserver/quotas.py
 
     @classmethod
     def from_env(cls) -> "Settings":
