@@ -51,7 +51,8 @@ def route_table(services: Services, api: ogc.AmanatAPI) -> list[BaseRoute]:
         Route("/audit", audit_trail, methods=["GET"]),   # admins (geoserver.auth.POLICY)
         *citizen_routes.routes(services.db, settings.server.base_url),   # /open311
         *field_routes.routes(services.db, settings.editing),   # /field (the inspectors' app)
-        *downloads.routes(downloads.Downloads(services), quotas.Quotas(services.db)),
+        *downloads.routes(downloads.Downloads(services),
+                          quotas.Quotas(services.db, settings.quotas)),
         *quotas.routes(services.db),   # /admin/keys (researcher keys, usage)
         Mount("/ogc", app=_ogc_app(ogc_routes(services, api), api.config)),
         *imagery.routes(settings, services.db, services.errors),   # /raster, /panoramas
@@ -68,7 +69,8 @@ def ogc_routes(services: Services, api: ogc.AmanatAPI) -> list[BaseRoute]:
     dataset = DatasetTiles(services.db, base, cache)
     collection_tiles = CollectionTiles(api.config, cache)
     execution = Execution(api, settings.limits.max_active_jobs_per_client)
-    collection, charged = "/collections/{collection}", quotas.Quotas(services.db).charged
+    collection = "/collections/{collection}"
+    charged = quotas.Quotas(services.db, settings.quotas).charged
     return [
         Route(f"{collection}/items", charged(features.collection, quotas.items_kind),
               methods=[*READS, "POST"]),
