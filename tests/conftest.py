@@ -51,12 +51,15 @@ def db(database_url):
 @pytest.fixture(scope="session")
 def settings(database_url, tmp_path_factory):
     """Settings of the app under test: the loaded test database, a private state directory."""
-    from geoserver.settings import DatabaseSettings, ServerSettings, Settings
+    from geoserver.settings import DatabaseSettings, QuotaSettings, ServerSettings, Settings
 
+    unbounded = "1000000/minute"   # quotas are tested with their own apps (test_quotas.py)
     return Settings(
         database=DatabaseSettings(DATABASE_URL=database_url),
         server=ServerSettings(PUBLIC_URL="http://testserver",
                               state_dir=tmp_path_factory.mktemp("state")),
+        quotas=QuotaSettings(anonymous_reads=unbounded, anonymous_downloads=unbounded,
+                             researcher_reads=unbounded, researcher_downloads=unbounded),
     )
 
 
