@@ -8,6 +8,10 @@ cd "$(dirname "$0")/.."
 parcels=${BENCH_PARCELS:-200000}
 port=${BENCH_PORT:-8090}
 url=${BENCH_DATABASE_URL:-$(scripts/database.sh amanat_bench)}
+# the benchmark measures the server, not the per-address quotas (geoserver/quotas.py): every
+# request comes from 127.0.0.1, so the anonymous quota would answer most of them 429
+export AMANAT_QUOTA_ANONYMOUS_READS=${AMANAT_QUOTA_ANONYMOUS_READS:-100000000/minute}
+export AMANAT_QUOTA_ANONYMOUS_DOWNLOADS=${AMANAT_QUOTA_ANONYMOUS_DOWNLOADS:-100000000/minute}
 state=${BENCH_STATE_DIR:-var/bench}   # the imagery the database names lives here: load and serve alike
 shared=${SHARED_BENCH:-../shared/bench}
 mkdir -p "$state"
