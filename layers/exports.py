@@ -13,9 +13,11 @@ import csv
 import io
 import json
 import os
+import threading
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from queue import Full, Queue
 
 import numpy as np
 from psycopg import sql
@@ -25,6 +27,7 @@ from layers import queries
 from layers.catalogue import Layer
 
 BATCH = 5000
+GDAL_BATCH = 20_000   # each append reopens the file: fewer, larger batches for GDAL
 LICENCE = {"id": "CC-BY-4.0", "url": "https://creativecommons.org/licenses/by/4.0/",
            "attribution": "Amanat municipal open data / البيانات المفتوحة للأمانة"}
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")   # OWASP CSV injection
@@ -113,8 +116,10 @@ def statement(selection: Selection, geometry: str) -> sql.Composable:
 
 
 def rows(conn, selection: Selection, geometry: str, batch: int = BATCH):
-    """Batches of rows from a server-side cursor (one transaction on `conn`)."""
-    with conn.transaction(), conn.cursor(name="amanat_export") as cursor:
+    """Batches of rows from a server-side cursor (one transaction on `conn`); WKB comes in
+    the binary protocol (no hex text to decode)."""
+    binary = geometry == "wkb"
+    with conn.transaction(), conn.cursor(name="amanat_export", binary=binary) as cursor:
         cursor.execute(statement(selection, geometry), selection.where.params)
         while True:
             found = cursor.fetchmany(batch)
@@ -162,6 +167,54 @@ def _columns(selection: Selection, batch: list, shapefile: bool
     return np.array(columns[-1], dtype=object), arrays, masks
 
 
+def _column_batches(conn, selection: Selection, shapefile: bool):
+    """(geometry, arrays, masks, row count) per batch of rows."""
+    for batch in rows(conn, selection, "wkb", GDAL_BATCH):
+        yield (*_columns(selection, batch, shapefile), len(batch))
+
+
+def prefetched(batches, depth: int = 2):
+    """The items of an iterator, produced in a thread `depth` ahead: the next batch is read
+    from the database while GDAL writes this one."""
+    queue: Queue = Queue(depth)
+    stop = threading.Event()
+
+    def put(message) -> bool:
+        """Queue a message unless the consumer stopped; whether it was queued."""
+        while not stop.is_set():
+            try:
+                queue.put(message, timeout=0.5)
+                return True
+            except Full:
+                continue
+        return False
+
+    def produce():
+        try:
+            for item in batches:
+                if not put(("item", item)):
+                    return
+            put(("end", None))
+        except Exception as err:  # noqa: BLE001 - handed to the consumer and raised there
+            put(("error", err))
+        finally:
+            batches.close()   # ends the server-side cursor's transaction in this thread
+
+    producer = threading.Thread(target=produce, name="export-prefetch", daemon=True)
+    producer.start()
+    try:
+        while True:
+            kind, item = queue.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise item
+            yield item
+    finally:
+        stop.set()
+        producer.join(timeout=30)
+
+
 def _metadata(layer: Layer) -> tuple[dict, dict]:
     """Dataset and layer metadata items (licence, attribution) for GDAL."""
     licence = licence_of(layer)
@@ -177,13 +230,13 @@ def write_gdal(conn, selection: Selection, path: Path, driver: str,
     dataset_meta, layer_meta = _metadata(layer)
     options = {"encoding": "UTF-8"} if driver == "ESRI Shapefile" else {
         "dataset_metadata": dataset_meta, "layer_metadata": layer_meta}
-    for batch in rows(conn, selection, "wkb"):
-        geometry, arrays, masks = _columns(selection, batch, driver == "ESRI Shapefile")
+    for geometry, arrays, masks, size in prefetched(
+            _column_batches(conn, selection, driver == "ESRI Shapefile")):
         raw.write(str(path), geometry, arrays, names or list(selection.properties),
                   field_mask=masks, layer=layer.id, driver=driver,
                   geometry_type=layer.geometry_type, crs=selection.crs, append=written > 0,
                   promote_to_multi=False, **({} if written else options))
-        written += len(batch)
+        written += size
     if not written:   # an empty selection is still a valid, empty file with its fields
         _write_empty(selection, path, driver, names, options)
     return written

@@ -295,3 +295,20 @@ def test_a_selection_over_the_budget_is_refused_not_truncated(settings):
     assert over.status_code == 400
     assert "more than 10 features" in over.json()["descriptions"]["en"]
     assert under.status_code == 200 and under.headers["x-feature-count"] == "10"
+
+
+def test_prefetching_hands_a_read_error_to_the_writer_and_stops_when_the_writer_does():
+    import threading
+
+    from layers.exports import prefetched
+
+    def failing():
+        yield 1
+        raise RuntimeError("connection lost")
+
+    with pytest.raises(RuntimeError, match="connection lost"):
+        list(prefetched(failing()))
+    endless = prefetched(iter(range(10**9)))
+    assert next(endless) == 0
+    endless.close()   # the writer failed: the reader thread ends too
+    assert not [t for t in threading.enumerate() if t.name == "export-prefetch"]
