@@ -8,7 +8,8 @@
 2. A server (uvicorn, one worker) on that database: `/downloads/parcels.gpkg` served (the file
    prebuilt, then its throughput), and the whole layer streamed as CSV and as GeoJSON text
    sequence from the items endpoint: first byte, duration, bytes, and the server's RSS growth
-   from before the request to its peak during it (sampled every 50 ms from /proc).
+   from before the request to its peak during it (sampled every 50 ms from /proc); a tenth of
+   the layer as CSV before and after the whole, to tell a fixed cost from growth with size.
 Only reads the database (layer_versions, the layer); files go to a temporary directory.
 """
 from __future__ import annotations
@@ -135,7 +136,9 @@ def main() -> None:
         try:
             print("== served by a running server (1 worker)")
             for path in ("/downloads/parcels.gpkg", "/downloads/parcels.gpkg",
+                         "/ogc/collections/parcels/items?f=csv&filter=id%20%3C%3D%2020000",
                          "/ogc/collections/parcels/items?f=csv",
+                         "/ogc/collections/parcels/items?f=csv&filter=id%20%3C%3D%2020000",
                          "/ogc/collections/parcels/items?f=geojsonseq"):
                 print(fetch(args.port, path, server.pid))
         finally:
