@@ -56,7 +56,8 @@ def _listed(response, fmt: str) -> list[int]:
         return [feature["id"] for feature in response.json()["features"]]
     if fmt == "jsonld":
         return [int(feature["@id"].rsplit("/", 1)[-1]) for feature in response.json()["features"]]
-    return [int(found) for found in re.findall(r'<a href="[^"]*/licenses/items/(\d+)"',
+    # the pages' links keep the page's language (?lang=...)
+    return [int(found) for found in re.findall(r'<a href="[^"]*/licenses/items/(\d+)(?:[?][^"]*)?"',
                                                 response.text)]
 
 

@@ -166,6 +166,22 @@ def test_responses_are_json_parseable_geojson(client):
     assert json.loads(text)["features"][0]["geometry"]["type"] == "LineString"
 
 
+@pytest.mark.parametrize("query", ["limit=3", "filter=area_m2<0", "bbox=10,10,10.1,10.1",
+                                   "offset=100000000"])
+def test_json_ld_items_are_valid_json_with_or_without_features(client, db, query):
+    # pygeoapi's template wrote `"@id": "…",}` for a page without features
+    response = client.get(f"/ogc/collections/parcels/items?f=jsonld&{query}")
+    assert response.status_code == 200, response.text
+    body = json.loads(response.text)
+    assert body["type"] == "FeatureCollection" and isinstance(body["features"], list)
+    if query == "limit=3":
+        ids = [int(f["@id"].rsplit("/", 1)[1]) for f in body["features"]]
+        first = db.execute("SELECT id FROM parcels ORDER BY id LIMIT 3").fetchall()
+        assert ids == [row[0] for row in first]
+    else:
+        assert body["features"] == []
+
+
 def _ref_name(request_body: dict) -> str | None:
     """The components/schemas name a JSON request body refers to, if any."""
     for media in request_body.get("content", {}).values():
