@@ -41,6 +41,9 @@ function tile(request) {
       return fetch(request).then(function (response) {
         if (response.ok) { cache.put(request, response.clone()).catch(function () {}); }
         return response;
+      }, function () {     // offline and not kept: an empty tile (no layer), not an error
+        return new Response(new ArrayBuffer(0), {status: 200, headers: {
+          "Content-Type": "application/vnd.mapbox-vector-tile", "Cache-Control": "no-store"}});
       });
     });
   });

@@ -107,7 +107,7 @@
   }
 
   function renderNet() {
-    var on = navigator.onLine;
+    var on = navigator.onLine && state.reachable !== false;
     $("net").textContent = on ? t("online") : t("offline");
     $("net").className = "chip " + (on ? "ok" : "off");
     document.documentElement.setAttribute("data-online", on ? "yes" : "no");
@@ -430,11 +430,26 @@
 
   // --- the queue -----------------------------------------------------------------------------
   var ctx = {token: token, lang: function () { return state.lang; }, t: t, authLost: authLost,
+             reachable: function (ok) { reachable(ok); },
              changed: function () { renderSyncChip(); if (state.view === "queue") { renderQueue(); } }};
 
-  function syncNow() {
-    if (!navigator.onLine) { return Promise.resolve("offline"); }
-    return FieldSync.run(ctx);
+  function syncNow() { return FieldSync.run(ctx); }
+
+  /** Whether the server answers (navigator.onLine alone says nothing of a dead Wi-Fi): set
+      by every sync call and by a probe every 5 s; coming back sends what is waiting. */
+  function reachable(ok) {
+    var back = ok && state.reachable === false;
+    state.reachable = ok;
+    renderNet();
+    if (back) { syncNow(); }
+  }
+
+  function probe() {
+    fetch("/healthz", {method: "HEAD", cache: "no-store"}).then(function (r) { reachable(r.status < 500); },
+      function () { reachable(false); });
+    FieldStore.all("queue").then(function (items) {
+      if (state.reachable && items.some(function (i) { return i.state === "pending"; })) { syncNow(); }
+    });
   }
 
   function counts(items) {
@@ -514,7 +529,8 @@
     if (navigator.storage && navigator.storage.persist) { navigator.storage.persist().catch(function () {}); }
     applyLang();
     show(token() ? "licences" : "signin");
-    syncNow();
+    probe();
+    setInterval(probe, 5000);
     window.FieldApp = {sync: syncNow, state: state, refreshArea: refreshArea};
   }
 

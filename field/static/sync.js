@@ -57,6 +57,7 @@ var FieldSync = (function () {
       headers: {"Authorization": "Bearer " + ctx.token(), "Idempotency-Key": item.key,
                 "Accept-Language": ctx.lang(), "Accept": "application/geo+json"}
     }).then(function (response) {
+      ctx.reachable(true);
       if (response.status === 201) {
         return response.json().then(function (feature) {
           item.sentId = feature.id;
@@ -78,6 +79,7 @@ var FieldSync = (function () {
       .then(function (go) { return go ? post(item, ctx) : null; })
       .catch(function (err) {
         if (err === AUTH) { return save(item, "pending").then(function () { throw AUTH; }); }
+        if (err instanceof TypeError) { ctx.reachable(false); }           // no network
         return save(item, "pending", String(err && err.message || err));   // offline: next run
       })
       .then(function () { ctx.changed(); });
