@@ -257,6 +257,8 @@ def convert(source: Path, target: Path, driver: str, layer: Layer) -> None:
     stream (FlatGeobuf, KML: formats that cannot be appended to)."""
     layer_meta = _metadata(layer)[1]
     options = {"layer_metadata": layer_meta} if driver == "FlatGeobuf" else {}
+    if driver == "KML" and layer.title_field:   # each placemark named (Google Earth's list)
+        options["dataset_options"] = {"NameField": layer.title_field}
     with raw.open_arrow(str(source)) as (meta, stream):
         raw.write_arrow(stream, str(target), layer=layer.id, driver=driver,
                         geometry_name=meta["geometry_name"] or "geom",

@@ -120,6 +120,18 @@ def test_geopackage_carries_licence_and_attribution(client, tmp_path):
     assert info["crs"] == "EPSG:4326"
 
 
+def test_kml_placemarks_are_named_by_the_layer_title(client, db):
+    text = client.get("/downloads/licenses.kml").text
+    name = db.execute("SELECT trade_name_en FROM licenses ORDER BY id LIMIT 1").fetchone()[0]
+    assert f"<name>{name}</name>" in text.replace("&amp;", "&")
+
+
+def test_head_of_a_download_has_its_headers_and_no_body(client):
+    response = client.head("/downloads/districts.fgb")
+    assert response.status_code == 200 and response.content == b""
+    assert int(response.headers["content-length"]) > 0 and response.headers["etag"]
+
+
 def test_geojson_download_is_a_feature_collection_with_its_licence(client, db):
     document = client.get("/downloads/districts.geojson").json()
     assert document["type"] == "FeatureCollection" and document["license"] == "CC-BY-4.0"
