@@ -19,7 +19,6 @@ import json
 import logging
 import math
 import time
-from concurrent.futures import ThreadPoolExecutor
 from ipaddress import ip_address
 
 from limits import RateLimitItem, parse
@@ -85,7 +84,7 @@ class Quotas:
         self.storage = storage if self.exact else quota_store.BufferedStorage(
             storage, self.settings.sync_s)
         self.limiter = FixedWindowRateLimiter(self.storage)
-        self._usage = ThreadPoolExecutor(max_workers=1, thread_name_prefix="quota-usage")
+        self.usage = quota_store.UsageBuffer(db)
         self.limits = {(who, kind): parse(getattr(self.settings, f"{who}_{kind}"))
                        for who in ("anonymous", "researcher") for kind in KINDS}
 
@@ -100,12 +99,11 @@ class Quotas:
         limit = self.limits[(who, kind)]
         allowed = self.limiter.hit(limit, who, kind, identity)
         if principal.api_key_id:
-            record = (quota_store.record_usage, self.db, principal.api_key_id, kind,
-                      not allowed)
             if self.exact:
-                record[0](*record[1:])
+                quota_store.record_usage(self.db, principal.api_key_id, kind,
+                                         int(allowed), int(not allowed))
             else:   # off the request's path
-                self._usage.submit(*record)
+                self.usage.add(principal.api_key_id, kind, not allowed)
         if not allowed:
             reset = self.limiter.get_window_stats(limit, who, kind, identity).reset_time
             raise QuotaExceeded(kind, limit, max(1, math.ceil(reset - time.time())))

@@ -232,8 +232,9 @@ class BufferedStorage(Storage):
         self._syncer.submit(lambda: None).result(timeout=timeout_s)
 
 
-def record_usage(db: Database, api_key_id: str, kind: str, refused: bool) -> None:
-    """Count one charged (or refused) request of a key for today (UTC)."""
+def record_usage(db: Database, api_key_id: str, kind: str, charged: int, refused: int
+                 ) -> None:
+    """Add charged and refused requests of a key to today's (UTC) usage."""
     with db.connection() as conn:
         conn.execute(
             "INSERT INTO quota_usage (api_key_id, day, kind, charged, refused) "
@@ -241,7 +242,55 @@ def record_usage(db: Database, api_key_id: str, kind: str, refused: bool) -> Non
             "ON CONFLICT (api_key_id, day, kind) DO UPDATE SET "
             "charged = quota_usage.charged + excluded.charged, "
             "refused = quota_usage.refused + excluded.refused, last_at = now()",
-            [api_key_id, kind, 0 if refused else 1, 1 if refused else 0])
+            [api_key_id, kind, charged, refused])
+
+
+class UsageBuffer:
+    """Per-key usage added up in memory and written by one background thread: at most one
+    write in flight, whatever the request rate (each write carries every count since the
+    last)."""
+
+    def __init__(self, db: Database):
+        """Write to `db`."""
+        self.db = db
+        self._counts: dict[tuple[str, str], list[int]] = {}
+        self._lock = threading.Lock()
+        self._busy = False
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="quota-usage")
+
+    def add(self, api_key_id: str, kind: str, refused: bool) -> None:
+        """Count one request; start a write unless one is under way."""
+        with self._lock:
+            counts = self._counts.setdefault((api_key_id, kind), [0, 0])
+            counts[1 if refused else 0] += 1
+            if self._busy:
+                return
+            self._busy = True
+        self._writer.submit(self._write)
+
+    def _write(self) -> None:
+        """Write everything counted so far (kept for the next write on failure)."""
+        with self._lock:
+            counts, self._counts = list(self._counts.items()), {}
+        try:
+            while counts:
+                (api_key_id, kind), (charged, refused) = counts[0]
+                record_usage(self.db, api_key_id, kind, charged, refused)
+                counts.pop(0)
+        except Exception:
+            LOGGER.warning("quota usage not written; kept for later", exc_info=True)
+            with self._lock:   # what was not written waits for the next write
+                for key, (charged, refused) in counts:
+                    kept = self._counts.setdefault(key, [0, 0])
+                    kept[0] += charged
+                    kept[1] += refused
+        finally:
+            with self._lock:
+                self._busy = False
+
+    def flush(self, timeout_s: float = 5.0) -> None:
+        """Wait for the write under way (tests)."""
+        self._writer.submit(lambda: None).result(timeout=timeout_s)
 
 
 @dataclass(frozen=True)

@@ -105,6 +105,20 @@ def test_buffered_counts_reach_postgresql_and_the_other_processes(settings, db):
     assert (first, later) == (200, 429)
 
 
+def test_buffered_usage_is_written_in_the_background(settings, db, researcher):
+    with _app(settings, sync_s=0.05) as buffered:
+        for _ in range(3):
+            assert buffered.get(ITEMS, headers=_key(researcher)).status_code == 200
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            row = db.execute("SELECT sum(charged) FROM quota_usage WHERE api_key_id = %s",
+                             [researcher["id"]]).fetchone()
+            if row[0] == 3:
+                break
+            time.sleep(0.05)
+    assert row[0] == 3
+
+
 def test_admins_see_usage_per_key(small, client, auth, researcher):
     for _ in range(7):
         small.get(ITEMS, headers=_key(researcher))
