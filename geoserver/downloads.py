@@ -132,6 +132,8 @@ class Downloads:
         spec = exports.FORMATS[fmt]
         headers = {"Content-Disposition": f'attachment; filename="{layer.id}.{spec.suffix}"',
                    "Content-Crs": f"<{query.crs}>", "X-Feature-Count": str(found)}
+        if request.method == "HEAD":   # the count and headers, nothing written
+            return Response(media_type=spec.media_type, headers=headers)
         if fmt in STREAMED:
             chunks = exports.TEXT_WRITERS[fmt]
             return StreamingResponse(iterate_in_threadpool(self._stream(chunks, selection)),

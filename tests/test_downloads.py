@@ -271,6 +271,14 @@ def test_gpkg_in_a_projected_crs(client, tmp_path):
     assert info["crs"] == "EPSG:32637" and info["total_bounds"][0] > 100_000
 
 
+def test_head_of_a_filtered_download_counts_and_writes_nothing(client):
+    scratch = set(Path("/tmp").glob("amanat-download-*"))
+    response = client.head(ITEMS, params={"f": "gpkg", "bbox": BBOX})
+    assert response.status_code == 200 and response.content == b""
+    assert int(response.headers["x-feature-count"]) == _matched(client, bbox=BBOX)
+    assert set(Path("/tmp").glob("amanat-download-*")) == scratch
+
+
 def test_licence_csv_never_carries_holders(client, holders):
     response = client.get("/ogc/collections/licenses/items", params={"f": "csv"})
     assert response.status_code == 200
