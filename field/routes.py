@@ -7,13 +7,14 @@ admins. Data answers are never kept by shared caches.
 """
 from __future__ import annotations
 
+import gzip
 import json
 import math
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from field import area, assignments
@@ -31,6 +32,16 @@ READS = ["GET", "HEAD"]
 PRIVATE = {"Cache-Control": "private, no-store", "Vary": "Authorization"}
 REVALIDATE = {"Cache-Control": "no-cache"}
 MAX_BODY = 4096
+
+
+def _text(request: Request, body: bytes, media: str, headers: dict) -> Response:
+    """A text answer, gzip-compressed when the client takes it (the shell is ~70 % smaller:
+    it matters on a slow network)."""
+    headers = {**headers, "Vary": "Accept-Encoding"}
+    if len(body) > 1024 and "gzip" in request.headers.get("accept-encoding", ""):
+        body = gzip.compress(body, 6, mtime=0)
+        headers["Content-Encoding"] = "gzip"
+    return Response(body, media_type=media, headers=headers)
 
 
 def _actor(request: Request) -> Actor:
@@ -105,31 +116,30 @@ class FieldApp:
             "__VERSION__", self.shell.version).replace(
             "__SHELL__", json.dumps(self.shell.urls()))
 
-    def _page(self, request: Request, name: str) -> HTMLResponse:
+    def _page(self, request: Request, name: str) -> Response:
         """A page in the request's language (the other one is a tap away, offline too)."""
         lang = language(request.query_params.get("lang"), request.headers.get("accept-language"))
         html = self.pages[name].render(
             lang=lang, dir="rtl" if lang == "ar" else "ltr", config=self.config,
             shell=self.shell, texts=self.config["texts"][lang])
-        return HTMLResponse(html, headers=REVALIDATE)
+        return _text(request, html.encode(), "text/html; charset=utf-8", REVALIDATE)
 
-    async def app(self, request: Request) -> HTMLResponse:
+    async def app(self, request: Request) -> Response:
         """GET /field/: the app shell."""
         return self._page(request, "app")
 
-    async def assign_page(self, request: Request) -> HTMLResponse:
+    async def assign_page(self, request: Request) -> Response:
         """GET /field/assign: the office's assignment page."""
         return self._page(request, "assign")
 
     async def service_worker(self, request: Request) -> Response:
         """GET /field/sw.js (scope /field/)."""
-        return Response(self.worker, media_type="text/javascript; charset=utf-8",
-                        headers=REVALIDATE)
+        return _text(request, self.worker.encode(), "text/javascript; charset=utf-8",
+                     REVALIDATE)
 
     async def web_manifest(self, request: Request) -> Response:
         """GET /field/manifest.webmanifest."""
-        return Response(self.manifest, media_type="application/manifest+json",
-                        headers=REVALIDATE)
+        return _text(request, self.manifest, "application/manifest+json", REVALIDATE)
 
     async def icon(self, request: Request) -> Response:
         """GET /field/icons/{name}."""
@@ -145,8 +155,8 @@ class FieldApp:
             raise NotFound("no such file")
         current = request.path_params["version"] == self.shell.version
         cache = "public, max-age=31536000, immutable" if current else "no-cache"
-        return Response(path.read_bytes(), media_type=MEDIA_TYPES[path.suffix],
-                        headers={"Cache-Control": cache})
+        return _text(request, path.read_bytes(), MEDIA_TYPES[path.suffix],
+                     {"Cache-Control": cache})
 
     async def licences(self, request: Request) -> JSONResponse:
         """GET /field/api/licences[?near=lon,lat&radius=m]: assigned, then nearby licences."""

@@ -219,8 +219,28 @@
     licenses: {radius: 3, color: "#555", fill: true, fillOpacity: 0.6, weight: 1}
   };
 
+  var mapFiles = null;
+
+  /** Leaflet and VectorGrid, loaded the first time the map is opened (the shell does not wait
+      for 200 KB it may not need; the service worker keeps them for offline use). */
+  function loadMap() {
+    if (!mapFiles) {
+      mapFiles = CFG.map.reduce(function (chain, url) {
+        return chain.then(function () {
+          return new Promise(function (resolve, reject) {
+            var css = /\.css$/.test(url), node = css ? el("link", {rel: "stylesheet", href: url}) : el("script", {src: url});
+            node.onload = resolve;
+            node.onerror = function () { mapFiles = null; reject(new Error(url)); };
+            document.head.appendChild(node);
+          });
+        });
+      }, Promise.resolve());
+    }
+    return mapFiles;
+  }
+
   function renderMap() {
-    if (!window.L) { return; }
+    if (!window.L || !L.vectorGrid) { loadMap().then(renderMap, function () {}); return; }
     if (!state.map) {
       L.DomEvent.fakeStop = L.DomEvent.fakeStop || function () { return true; };
       state.map = L.map("map", {zoomControl: true, attributionControl: false, maxZoom: 19, minZoom: CFG.zooms[0]});
