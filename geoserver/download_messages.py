@@ -11,6 +11,8 @@ DOWNLOADS: Catalogue = {
     "/downloads/{name}":
         "يضم التحديد أكثر من {budget} معلمًا، وهو الحد المسموح لتنزيل واحد لهذا العميل؛ "
         "ضيّق التحديد (bbox أو filter أو datetime) أو نزّل الطبقة كاملة من /downloads/{name}",
+    "too many downloads are being streamed at once; try again in {seconds} s":
+        "يجري الآن بث عدد كبير من التنزيلات في وقت واحد؛ أعد المحاولة بعد {seconds} ثانية",
     "quota exceeded: {amount} {kind} per {period} for this client; try again in {seconds} s":
         "تجاوزت الحصة: {amount} من {kind} لكل {period} لهذا العميل؛ أعد المحاولة بعد {seconds} ثانية",
     "days must be an integer from 1 to 366": "يجب أن تكون days عددًا صحيحًا من 1 إلى 366",

@@ -16,6 +16,9 @@ class DownloadSettings(BaseSettings):
     anonymous_features: int = Field(50_000, ge=1)       # no credentials
     researcher_features: int = Field(1_000_000, ge=1)   # `researcher` API keys
     staff_features: int = Field(5_000_000, ge=1)        # any other signed-in role
+    # CSV / GeoJSONSeq streams at once per process: each holds a pooled connection while the
+    # client reads (the pool has 8 by default); one more is a 429 with Retry-After
+    streams_per_process: int = Field(3, ge=1, le=64)
 
     def budget(self, principal) -> int:
         """The feature budget of a caller."""

@@ -19,6 +19,8 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
+import threading
+import weakref
 from datetime import UTC
 from email.utils import format_datetime
 from pathlib import Path
@@ -29,7 +31,14 @@ from starlette.responses import FileResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from geoserver.download_settings import DownloadSettings
-from kernel.errors import InvalidInput, NotFound, Unavailable, error_response, language_of
+from kernel.errors import (
+    InvalidInput,
+    NotFound,
+    TooManyRequests,
+    Unavailable,
+    error_response,
+    language_of,
+)
 from kernel.principal import principal_of
 from layers import exports
 from layers.catalogue import COLLECTIONS, LAYERS, Layer
@@ -42,6 +51,33 @@ SUFFIXES = sorted(((exports.FORMATS[f].suffix, f) for f in exports.WHOLE_LAYER),
                   key=lambda pair: -len(pair[0]))
 RANGE = re.compile(r"^bytes=(.+)$")
 CHUNK = 1 << 16
+
+
+class DownloadsBusy(TooManyRequests):
+    """Every stream this process allows is in use (each holds a database connection)."""
+
+    retry_after_s = 5
+
+    def __init__(self):
+        """The fixed message."""
+        super().__init__("too many downloads are being streamed at once; try again in "
+                         "{seconds} s", seconds=self.retry_after_s)
+
+
+class _Slot:
+    """A held stream, released once."""
+
+    def __init__(self, semaphore: threading.BoundedSemaphore):
+        """Hold one of `semaphore`'s slots (already acquired)."""
+        self._semaphore, self._held = semaphore, True
+        self._lock = threading.Lock()
+
+    def release(self) -> None:
+        """Give the slot back (again: nothing)."""
+        with self._lock:
+            if self._held:
+                self._held = False
+                self._semaphore.release()
 
 
 def split_name(name: str) -> tuple[str, str]:
@@ -85,6 +121,7 @@ class Downloads:
         self.files = ExportFiles(services.db, Path(services.settings.server.state_dir)
                                  / "downloads")
         self.settings: DownloadSettings = services.settings.downloads
+        self._streams = threading.BoundedSemaphore(self.settings.streams_per_process)
 
     async def whole(self, request: Request) -> Response:
         """GET / HEAD /downloads/{name}: a whole layer as a file."""
@@ -135,9 +172,11 @@ class Downloads:
         if request.method == "HEAD":   # the count and headers, nothing written
             return Response(media_type=spec.media_type, headers=headers)
         if fmt in STREAMED:
-            chunks = exports.TEXT_WRITERS[fmt]
-            return StreamingResponse(iterate_in_threadpool(self._stream(chunks, selection)),
-                                     media_type=spec.media_type, headers=headers)
+            slot = self._slot()
+            stream = self._stream(exports.TEXT_WRITERS[fmt], selection, slot)
+            weakref.finalize(stream, slot.release)   # a stream never started frees its slot
+            return StreamingResponse(_closing(stream, slot), media_type=spec.media_type,
+                                     headers=headers)
         path, work = await run_in_threadpool(self._build, selection, fmt)
         return StreamingResponse(_file_chunks(path, work), media_type=spec.media_type,
                                  headers={**headers, "Content-Length": str(path.stat().st_size)})
@@ -147,11 +186,20 @@ class Downloads:
         with self.services.db.connection() as conn:
             return exports.count(conn, selection, budget)
 
-    def _stream(self, chunks, selection: exports.Selection):
+    def _slot(self) -> _Slot:
+        """One of the streams this process may hold a connection for, or DownloadsBusy."""
+        if not self._streams.acquire(blocking=False):
+            raise DownloadsBusy()
+        return _Slot(self._streams)
+
+    def _stream(self, chunks, selection: exports.Selection, slot: _Slot):
         """Encoded chunks of a text format, from a connection held while streaming."""
-        with self.services.db.connection() as conn:
-            for chunk in chunks(conn, selection):
-                yield chunk.encode()
+        try:
+            with self.services.db.connection() as conn:
+                for chunk in chunks(conn, selection):
+                    yield chunk.encode()
+        finally:
+            slot.release()
 
     def _build(self, selection: exports.Selection, fmt: str) -> tuple[Path, Path]:
         """A temporary file of the selection (and its directory, removed after sending)."""
@@ -166,6 +214,18 @@ class Downloads:
         except BaseException:
             shutil.rmtree(work, ignore_errors=True)
             raise
+
+
+async def _closing(stream, slot: _Slot):
+    """The chunks of a synchronous stream read in worker threads; closed (its cursor, its
+    connection and its slot given back) as soon as the response ends, also when the client
+    leaves mid-way (the worker thread has returned by then: a cancelled wait lets it finish)."""
+    try:
+        async for chunk in iterate_in_threadpool(stream):
+            yield chunk
+    finally:
+        stream.close()
+        slot.release()
 
 
 async def _file_chunks(path: Path, work: Path):

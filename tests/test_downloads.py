@@ -279,6 +279,27 @@ def test_head_of_a_filtered_download_counts_and_writes_nothing(client):
     assert set(Path("/tmp").glob("amanat-download-*")) == scratch
 
 
+def test_streams_beyond_the_process_limit_are_429_and_a_finished_one_frees_its_slot(settings):
+    from starlette.testclient import TestClient
+
+    from geoserver import create_app
+    from geoserver.settings import DownloadSettings
+
+    one = DownloadSettings(streams_per_process=1)
+    with TestClient(create_app(settings.model_copy(update={"downloads": one}))) as app:
+        with app.stream("GET", ITEMS, params={"f": "csv"}) as first:
+            assert first.status_code == 200
+            next(first.iter_bytes())                     # the first stream is being read
+            busy = app.get(ITEMS, params={"f": "geojsonseq", "lang": "en"})
+        deadline = time.monotonic() + 10   # the server sees the client leave, then frees it
+        while (after := app.get(ITEMS, params={"f": "csv", "filter": "id <= 5"})
+               ).status_code == 429 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    assert busy.status_code == 429 and busy.headers["retry-after"] == "5"
+    assert "streamed at once" in busy.json()["descriptions"]["en"]
+    assert after.status_code == 200
+
+
 def test_licence_csv_never_carries_holders(client, holders):
     response = client.get("/ogc/collections/licenses/items", params={"f": "csv"})
     assert response.status_code == 200
