@@ -41,7 +41,10 @@ def site(tmp_path_factory):
         server.settings, server.db_url, server.tmp = settings, url, tmp
         run = uuid.uuid4().hex[:6]
         server.inspector = f"insp-{run}"
-        server.office_token = add_user_with_token(settings, f"office-{run}", "office", "ENG-1")
+        server.office = f"office-{run}"
+        server.office_token = add_user_with_token(settings, server.office, "office", "ENG-1",
+                                                  password=PASSWORD)
+        server.admin_token = add_user_with_token(settings, f"admin-{run}", "admin", None)
         server.inspector_token = add_user_with_token(settings, server.inspector, "inspector",
                                                      None, password=PASSWORD)
         try:
@@ -286,3 +289,72 @@ def test_an_expired_token_keeps_the_queue_and_asks_for_a_sign_in(site, phone):
     assert len(_rows(site, marker)) == 1
     # the failed 401 is the one console error the browser reports for it
     assert all("401" in e for e in page.errors), page.errors[:5]
+
+
+def test_a_deleted_licence_and_a_file_that_is_no_image_are_said_and_nothing_is_lost(site, phone):
+    context, page = phone
+    kept, gone = _licences(site, 2)
+    _open_app(context, page, site, kept)
+    page.locator("#lang").tap()
+    context.set_offline(True)
+    page.locator("#tabs [data-view=licences]").tap()
+    page.locator(f"[data-licence='{kept[0]}']").first.tap()
+    page.locator("#inspect").tap()
+    page.locator("#photos").set_input_files([{"name": "notes.txt", "mimeType": "text/plain",
+                                              "buffer": b"not a photo"}])
+    expect(page.locator("#form-errors")).to_contain_text("notes.txt is not an image")
+    expect(page.locator("#thumbs img")).to_have_count(0)
+    page.locator("#save").tap()                                 # no result chosen
+    expect(page.locator("#form-errors")).to_contain_text("Choose a result")
+    assert page.evaluate("FieldStore.all('queue').then(q => q.length)") == 0
+    marker = f"deleted-{uuid.uuid4().hex[:6]}"
+    _record(page, gone[0], "closed", [_photo((1, 2, 3))], marker)
+    path = f"/ogc/collections/licenses/items/{gone[0]}"
+    etag = _call(site, "GET", path, site.admin_token).headers["etag"]
+    deleted = _call(site, "DELETE", path, site.admin_token, headers={"If-Match": etag})
+    assert deleted.status_code == 204, deleted.text
+    context.set_offline(False)
+    failed = page.locator("#queue li[data-state=failed]")
+    expect(failed).to_contain_text("The licence was deleted from the system", timeout=30000)
+    expect(failed.locator("[data-act=retry]")).to_be_visible()  # kept until discarded
+    assert _rows(site, marker) == []
+    _shot(page, "deleted-en")
+    failed.locator("[data-act=discard]").tap()
+    expect(page.locator("#queue li")).to_have_count(0)
+    assert all("404" in e for e in page.errors), page.errors[:5]   # the deleted licence's GET
+
+
+def test_an_office_assigns_and_withdraws_on_its_page(site, phone):
+    context, page = phone
+    licence = _licences(site, 1)[0][0]
+    with psycopg.connect(site.db_url) as conn:     # _licences assigned it: withdraw that first
+        conn.execute("DELETE FROM inspection_assignments WHERE license_id = %s", [licence])
+        number = conn.execute("SELECT license_no FROM licenses WHERE id = %s",
+                              [licence]).fetchone()[0]
+    page.goto(f"{site.url}/field/assign?lang=en")
+    assert page.evaluate("document.documentElement.dir") == "ltr"
+    page.locator("#signin-user").fill(site.office)
+    page.locator("#signin-password").fill(PASSWORD)
+    page.locator("#signin-form button[type=submit]").tap()
+    page.locator("#a-licence").fill(str(licence))
+    page.locator("#a-inspector").fill(site.inspector)
+    page.locator("#a-due").fill("2030-06-30")
+    page.locator("#assign-form button[type=submit]").tap()
+    expect(page.locator("#assign-status")).to_have_text("Assigned")
+    row = page.locator("#assignments li", has_text=number)
+    expect(row).to_contain_text("2030-06-30")
+    page.locator("#assign-form button[type=submit]").tap()     # the same again: refused
+    expect(page.locator("#assign-status")).to_contain_text("already assigned")
+    with psycopg.connect(site.db_url) as conn:
+        count = conn.execute("SELECT count(*) FROM inspection_assignments WHERE license_id = %s "
+                             "AND closed_at IS NULL", [licence]).fetchone()[0]
+    assert count == 1
+    page.goto(f"{site.url}/field/assign")                      # Arabic
+    assert page.evaluate("document.documentElement.dir") == "rtl"
+    page.locator("#assignments li", has_text=number).locator("button").tap()
+    expect(page.locator("#assignments li", has_text=number)).to_have_count(0)
+    _shot(page, "assign-ar")
+    with psycopg.connect(site.db_url) as conn:
+        assert conn.execute("SELECT count(*) FROM inspection_assignments WHERE license_id = %s",
+                            [licence]).fetchone()[0] == 0
+    assert all("409" in e for e in page.errors), page.errors[:5]
