@@ -358,3 +358,38 @@ def test_an_office_assigns_and_withdraws_on_its_page(site, phone):
         assert conn.execute("SELECT count(*) FROM inspection_assignments WHERE license_id = %s",
                             [licence]).fetchone()[0] == 0
     assert all("409" in e for e in page.errors), page.errors[:5]
+
+
+def test_a_full_device_says_so_and_keeps_what_it_has(site, phone):
+    context, page = phone
+    licence = _licences(site, 1)[0]
+    _open_app(context, page, site, licence)
+    context.set_offline(True)
+    marker = f"kept-{uuid.uuid4().hex[:6]}"
+    _record(page, licence[0], "compliant", [], marker)
+    before = page.evaluate("Promise.all([FieldStore.all('queue'), FieldStore.all('licences')])"
+                           ".then(([q, l]) => [q.length, l.length])")
+    # the device's storage is full: IndexedDB refuses every new write from now on
+    page.evaluate("""() => {
+      const full = () => Promise.reject(new DOMException('full', 'QuotaExceededError'));
+      FieldStore.put = full; FieldStore.replaceLicences = full; }""")
+    page.locator("#tabs [data-view=licences]").tap()
+    page.locator(f"[data-licence='{licence[0]}']").first.tap()
+    page.locator("#inspect").tap()
+    page.locator("input[name=result][value=violation]").check()
+    page.locator("#save").tap()
+    expect(page.locator("#form-errors")).to_contain_text("مساحة الجهاز ممتلئة")
+    expect(page.locator("#view-form")).to_be_visible()            # the form stays filled in
+    assert page.locator("input[name=result][value=violation]").is_checked()
+    context.set_offline(False)
+    page.locator("#tabs [data-view=licences]").tap()
+    page.locator("#refresh").tap()
+    expect(page.locator("#area-status")).to_contain_text("مساحة الجهاز ممتلئة")
+    after = page.evaluate("Promise.all([FieldStore.all('queue'), FieldStore.all('licences')])"
+                          ".then(([q, l]) => [q.length, l.length])")
+    assert after == before
+    _shot(page, "quota-ar")
+    expect(page.locator("#sync-chip")).to_have_attribute("data-pending", "1")
+    page.wait_for_timeout(6000)                 # a probe and a sync run with the device full
+    assert len(_rows(site, marker)) == 1        # sent all the same (the state not writable)
+    assert not [e for e in page.errors if "uncaught" in e], page.errors[:5]

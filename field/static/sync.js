@@ -22,7 +22,11 @@ var FieldSync = (function () {
     item.state = state;
     item.reason = reason || "";
     item.updated = Date.now();
-    return FieldStore.put("queue", item);
+    // a full device must not stop the sending: the state is kept in memory for this run, and an
+    // item whose "sent" could not be written is sent again later (replayed by its key)
+    return FieldStore.put("queue", item).catch(function (err) {
+      if (!FieldStore.isQuotaError(err)) { throw err; }
+    });
   }
 
   function checkLicence(item, ctx) {
