@@ -29,8 +29,8 @@ import psycopg
 from playwright.sync_api import sync_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tests.support.browser import FLAGS, MapServer  # noqa: E402
-from tests.support.databases import scratch_city  # noqa: E402
+from tests.support.browser import FLAGS, MapServer
+from tests.support.databases import scratch_city
 
 PASSWORD = "a long benchmark password"
 PROFILES = {"3G Slow (WebPageTest: 400 kbit/s, 400 ms RTT)": (400, 400),

@@ -20,7 +20,7 @@ from tests.support.databases import scratch_city
 
 require_chromium()
 
-from playwright.sync_api import expect, sync_playwright  # noqa: E402
+from playwright.sync_api import expect, sync_playwright
 
 pytestmark = pytest.mark.slow
 PASSWORD = "a long field password"
@@ -325,7 +325,7 @@ def test_a_deleted_licence_and_a_file_that_is_no_image_are_said_and_nothing_is_l
 
 
 def test_an_office_assigns_and_withdraws_on_its_page(site, phone):
-    context, page = phone
+    _, page = phone
     licence = _licences(site, 1)[0][0]
     with psycopg.connect(site.db_url) as conn:     # _licences assigned it: withdraw that first
         conn.execute("DELETE FROM inspection_assignments WHERE license_id = %s", [licence])
