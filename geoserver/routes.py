@@ -30,6 +30,7 @@ from geoserver.features import FeatureRoutes
 from geoserver.health import healthz
 from geoserver.items import Items
 from geoserver.services import Services
+from indicators import routes as indicator_routes
 from kernel.errors import NotFound
 from layers.catalogue import LAYERS
 from layers.tiles import MATRICES, TILE_LAYERS
@@ -51,6 +52,7 @@ def route_table(services: Services, api: ogc.AmanatAPI) -> list[BaseRoute]:
         Route("/audit", audit_trail, methods=["GET"]),   # admins (geoserver.auth.POLICY)
         *citizen_routes.routes(services.db, settings.server.base_url),   # /open311
         *field_routes.routes(services.db, settings.editing),   # /field (the inspectors' app)
+        *indicator_routes.routes(services.db),   # /indicators, /licences/expiring
         *downloads.routes(downloads.Downloads(services),
                           quotas.Quotas(services.db, settings.quotas)),
         *quotas.routes(services.db),   # /admin/keys (researcher keys, usage)
