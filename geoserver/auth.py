@@ -64,6 +64,7 @@ POLICY: tuple[Rule, ...] = (
     _rule(ANY, r"^/audit(/|$)", {"admin"}),
     _rule(ANY, r"^/open311/staff(/|$)", {"service-agent", "admin"}),   # citizens/routes.py
     _rule(ANY, r"^/admin(/|$)", {"admin"}),   # researcher keys and their usage (quotas.py)
+    _rule(SAFE, r"^/licences/expiring/?$", {"office", "admin"}),   # indicators/routes.py
     _rule(SAFE, r"^/ogc/collections/inspections/items/[^/]+/photos(/|$)", STAFF),
     _rule(SAFE, r"^/field/api(/|$)", STAFF),   # field/routes.py: licences, history, assignments
     _rule(WRITES, r"^/field/api/assignments(/|$)", {"office", "admin"}),
