@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-LAYERS = {"kernel": 0, "layers": 1, "processing": 2, "panoramas": 2, "citizens": 2, "data": 3,
+LAYERS = {"kernel": 0, "layers": 1, "indicators": 1.5, "processing": 2, "panoramas": 2,
+          "citizens": 2, "data": 3,
           "webmap": 3, "field": 4, "geoserver": 5}
 HTTP = ("starlette", "fastapi", "titiler")
 HTTP_ALLOWED = ("geoserver/", "webmap/", "kernel/errors.py")   # the error document
