@@ -1,0 +1,142 @@
+"""Licences that expire by themselves (issue 16 part 3): the periodic task run directly (the
+status change and its audit rows, nothing the second time), its registration as periodic on
+the worker's queue, and each office's list of licences expiring within 30/60/90 days."""
+from datetime import date, timedelta
+from types import SimpleNamespace
+
+import pytest
+
+from indicators import expiry
+from processing import jobs, worker
+from tests.support.accounts import OFFICE, OTHER_OFFICE
+
+TODAY = date.today()
+
+
+@pytest.fixture
+def licences(db):
+    """Four licences set up for the test (each restored afterwards): one active past its
+    expiry, one active expiring in 20 days and one in 75 days (both ENG-1's), one suspended
+    past its expiry (ENG-2's)."""
+    rows = db.execute("SELECT id, status, issue_date, expiry_date, owner_office FROM licenses "
+                      "ORDER BY id LIMIT 4").fetchall()
+    plan = [("active", -3, OFFICE), ("active", 20, OFFICE), ("active", 75, OFFICE),
+            ("suspended", -3, OTHER_OFFICE)]
+    for (lid, *_), (status, days, office) in zip(rows, plan):
+        db.execute("UPDATE licenses SET status = %s, issue_date = %s, expiry_date = %s, "
+                   "owner_office = %s WHERE id = %s",
+                   [status, TODAY - timedelta(days=400), TODAY + timedelta(days=days), office,
+                    lid])
+    yield [row[0] for row in rows]
+    for lid, status, issued, expires, office in rows:
+        db.execute("UPDATE licenses SET status = %s, issue_date = %s, expiry_date = %s, "
+                   "owner_office = %s WHERE id = %s", [status, issued, expires, office, lid])
+
+
+def _status(db, lid):
+    """A licence's status."""
+    return db.execute("SELECT status FROM licenses WHERE id = %s", [lid]).fetchone()[0]
+
+
+def _audit_rows(db, lid):
+    """The expiry task's audit rows of a licence: (before, after)."""
+    return db.execute("SELECT before, after FROM audit_log WHERE actor = 'amanat-expiry' "
+                      "AND collection = 'licenses' AND feature_id = %s ORDER BY id",
+                      [str(lid)]).fetchall()
+
+
+def test_an_active_licence_past_its_expiry_date_is_expired_and_audited(db, licences):
+    before = len(_audit_rows(db, licences[0]))
+    summary = expiry.run(db)
+    assert _status(db, licences[0]) == "expired"
+    assert summary["expired"] >= 1
+    rows = _audit_rows(db, licences[0])
+    assert len(rows) == before + 1
+    assert rows[-1][0]["status"] == "active" and rows[-1][1]["status"] == "expired"
+
+
+def test_licences_not_yet_expired_or_not_active_are_left_alone(db, licences):
+    audited = [len(_audit_rows(db, lid)) for lid in licences[1:]]
+    expiry.run(db)
+    assert [_status(db, lid) for lid in licences[1:]] == ["active", "active", "suspended"]
+    assert [len(_audit_rows(db, lid)) for lid in licences[1:]] == audited
+
+
+def test_a_second_run_changes_nothing(db, licences):
+    expiry.run(db)
+    audited = db.execute("SELECT count(*) FROM audit_log").fetchone()[0]
+    assert expiry.run(db)["expired"] == 0
+    assert db.execute("SELECT count(*) FROM audit_log").fetchone()[0] == audited
+
+
+def test_no_active_licence_is_left_past_its_expiry_date(db, licences):
+    expiry.run(db)
+    assert db.execute("SELECT count(*) FROM licenses WHERE status = 'active' "
+                      "AND expiry_date < current_date").fetchone()[0] == 0
+
+
+def test_the_task_is_registered_as_periodic_on_the_worker_queue(database_url):
+    app = worker.worker_app(SimpleNamespace(dsn=database_url, db=None))
+    task = app.tasks[expiry.TASK]
+    assert task.queue == jobs.QUEUE
+    periodic = [p for p in app.periodic_registry.periodic_tasks.values()
+                if p.task.name == expiry.TASK]
+    assert len(periodic) == 1 and periodic[0].cron == expiry.CRON
+    assert jobs.TASK in app.tasks   # the permit-check jobs are still served
+
+
+def test_the_office_list_holds_its_licences_within_30_60_90_days(client, auth, db, licences):
+    expiry.run(db)
+    body = client.get("/licences/expiring", headers=auth["office"]).json()
+    assert body["office"] == OFFICE
+    mine = {item["id"]: item for item in body["licences"]}
+    assert mine[licences[1]]["within_days"] == 30 and mine[licences[1]]["days_left"] == 20
+    assert mine[licences[2]]["within_days"] == 90
+    assert licences[0] not in mine and licences[3] not in mine
+    expected = db.execute("SELECT count(*) FROM licenses WHERE owner_office = %s AND status = "
+                          "'active' AND expiry_date BETWEEN current_date AND current_date + 90",
+                          [OFFICE]).fetchone()[0]
+    assert body["numberMatched"] == expected
+    within_30 = client.get("/licences/expiring?within_days=30", headers=auth["office"]).json()
+    assert licences[1] in {i["id"] for i in within_30["licences"]}
+    assert licences[2] not in {i["id"] for i in within_30["licences"]}
+
+
+def test_another_office_does_not_see_these_licences(client, auth, db, licences):
+    expiry.run(db)
+    body = client.get("/licences/expiring", headers=auth["other_office"]).json()
+    assert body["office"] == OTHER_OFFICE
+    assert not {licences[1], licences[2]} & {item["id"] for item in body["licences"]}
+
+
+def test_an_admin_names_the_office(client, auth, db, licences):
+    expiry.run(db)
+    body = client.get(f"/licences/expiring?office={OFFICE}", headers=auth["admin"]).json()
+    assert licences[1] in {item["id"] for item in body["licences"]}
+
+
+def test_the_list_needs_an_office_account(client, auth):
+    assert client.get("/licences/expiring").status_code == 401
+    assert client.get("/licences/expiring", headers=auth["inspector"]).status_code == 403
+    response = client.get("/licences/expiring", headers=auth["admin"])
+    assert response.status_code == 400
+    assert "office" in response.json()["descriptions"]["en"]
+    assert response.json()["descriptions"]["ar"] != response.json()["descriptions"]["en"]
+
+
+def test_an_other_horizon_is_400(client, auth):
+    response = client.get("/licences/expiring?within_days=45", headers=auth["office"])
+    assert response.status_code == 400
+    assert "30, 60 or 90" in response.json()["descriptions"]["en"]
+
+
+def test_the_registered_task_expires_through_the_worker_database(database_url, db, licences):
+    from layers.database import Database
+
+    pool = Database(database_url, min_size=1, max_size=1)
+    try:
+        app = worker.worker_app(SimpleNamespace(dsn=database_url, db=pool))
+        app.tasks[expiry.TASK](timestamp=0)   # what the periodic deferrer's job runs
+    finally:
+        pool.close()
+    assert _status(db, licences[0]) == "expired"
