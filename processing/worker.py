@@ -12,6 +12,7 @@ import logging
 
 import psycopg
 
+from indicators import expiry
 from kernel.errors import AmanatError, message_of
 from layers import database
 from processing import engine, inputs, jobs, runtime
@@ -32,12 +33,19 @@ def run(settings) -> None:
         db.close()
 
 
-async def _main(rt) -> None:
-    """The procrastinate worker and the stalled-job sweep, side by side."""
+def worker_app(rt):
+    """The worker's procrastinate app: queued jobs, and the hourly licence expiry (periodic)."""
     def run_queued(job_id: str) -> None:
         run_job(rt, job_id)
 
     app = jobs.queue_app(rt.dsn, task=run_queued)
+    expiry.register(app, rt.db, jobs.QUEUE)
+    return app
+
+
+async def _main(rt) -> None:
+    """The procrastinate worker and the stalled-job sweep, side by side."""
+    app = worker_app(rt)
     async with app.open_async():
         sweeper = asyncio.create_task(_sweep_forever(rt))
         try:
