@@ -130,6 +130,24 @@ def test_inspections_per_district_result_and_month_equal_the_raw_rows(client, db
     assert sum(r["value"] for r in rows) == sum(v for k, v in expected.items() if k[2] == month)
 
 
+
+def test_active_licences_by_days_since_their_last_inspection(client, db):
+    today = date.today()
+    expected = Counter()
+    for district, last in db.execute(
+            "SELECT d.code, (SELECT max(i.visited_at) FROM inspections i "
+            "WHERE i.license_id = l.id) FROM licenses l JOIN parcels p ON p.id = l.parcel_id "
+            "JOIN districts d ON d.id = p.district_id WHERE l.status = 'active'"):
+        days = None if last is None else (today - last.astimezone(RIYADH).date()).days
+        since = ("never" if days is None else "up_to_90" if days <= 90 else "up_to_180"
+                 if days <= 180 else "up_to_365" if days <= 365 else "over_365")
+        expected[(district, since)] += 1
+    got = Counter()
+    for r in _get(client, "/indicators/licences_since_inspection").json()["rows"]:
+        got[(r["district"], r["since"])] += r["value"]
+    assert got == expected
+    assert len({since for _, since in expected}) >= 2
+
 @pytest.fixture
 def findings(db):
     """A finished batch job with three findings on two parcels (removed afterwards)."""
