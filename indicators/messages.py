@@ -13,7 +13,8 @@ MESSAGES: Catalogue = {
     "{name} is given more than once": "أُرسل {name} أكثر من مرة",
     "{name} is too long or holds a control character":
         "{name} أطول من المسموح أو يحتوي على محرف تحكم",
-    "format must be json or csv, got {value!r}": "يجب أن تكون الصيغة json أو csv، والمُرسل {value!r}",
+    "format must be json, csv or geojson, got {value!r}":
+        "يجب أن تكون الصيغة json أو csv أو geojson، والمُرسل {value!r}",
     "licences expiring within 30, 60 or 90 days only, got {value!r}":
         "الرخص التي تنتهي خلال 30 أو 60 أو 90 يومًا فقط، والمُرسل {value!r}",
     "this list is for an office: sign in with an office account":

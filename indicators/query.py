@@ -62,7 +62,8 @@ def parse(indicator: Indicator, items: list[tuple[str, str]], fmt: str = "json",
                 "unknown parameter {name!r}; the indicator {id} has the dimensions {dimensions}",
                 name=name[:40], id=indicator.id, dimensions=", ".join(_public(indicator)))
     if fmt not in ("json", "csv", "geojson"):
-        raise BadIndicatorQuery("format must be json or csv, got {value!r}", value=fmt[:20])
+        raise BadIndicatorQuery("format must be json, csv or geojson, got {value!r}",
+                                value=fmt[:20])
     return IndicatorQuery(filters, fmt)
 
 

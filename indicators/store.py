@@ -82,7 +82,8 @@ def rows(conn, indicator: Indicator, filters: dict[str, str]) -> Result:
     where = [sql.SQL("r ->> {} = {}").format(sql.Literal(column), sql.Placeholder())
              for column in filters]
     statement = sql.SQL(
-        "SELECT c.computed_at, coalesce(jsonb_agg(r ORDER BY n) FILTER (WHERE r IS NOT NULL AND {cond}), '[]') "
+        "SELECT c.computed_at, "
+        "coalesce(jsonb_agg(r ORDER BY n) FILTER (WHERE r IS NOT NULL AND {cond}), '[]') "
         "FROM indicator_cache c LEFT JOIN LATERAL jsonb_array_elements(c.rows) "
         "WITH ORDINALITY AS e(r, n) ON true WHERE c.indicator = %s GROUP BY c.computed_at"
     ).format(cond=sql.SQL(" AND ").join(where) if where else sql.SQL("true"))
