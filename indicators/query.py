@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from indicators.definitions import Indicator
 from indicators.errors import BadIndicatorQuery
@@ -12,6 +13,7 @@ MONTH = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 GENERAL = {"lang", "f"}
 MAX_VALUE = 100
+LOCAL = ZoneInfo("Asia/Riyadh")   # months of the indicators are local months (indicators.yml)
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,7 @@ def _value(name: str, value: str) -> str:
 def parse(indicator: Indicator, items: list[tuple[str, str]], fmt: str = "json",
           today: date | None = None) -> IndicatorQuery:
     """The query of `?name=value&…` for one indicator (BadIndicatorQuery names the problem)."""
-    today = today or date.today()
+    today = today or datetime.now(LOCAL).date()
     names = [name for name, _ in items]
     filters: dict[str, str] = {}
     for name, value in items:

@@ -4,7 +4,7 @@ input and the indicators file's validation."""
 import csv
 import io
 from collections import Counter, defaultdict
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -304,3 +304,10 @@ def test_a_good_file_computes_in_the_database(tmp_path, db):
         result = store.rows(db, found["ok_one"], {})
     assert sum(r["value"] for r in result.rows) == \
         db.execute("SELECT count(*) FROM parcels").fetchone()[0]
+
+
+def test_the_current_month_is_not_the_future_in_riyadh(client):
+    from indicators.query import LOCAL
+
+    month = datetime.now(LOCAL).strftime("%Y-%m")
+    assert _get(client, "/indicators/inspections_by_result", period=month).status_code == 200
