@@ -94,9 +94,8 @@ class Database:
         """A pooled connection; driver trouble, while borrowing or working, as domain errors."""
         if not self._opened:
             self.open()
-        with _guarded():
-            with self.pool.connection() as conn:
-                yield conn
+        with _guarded(), self.pool.connection() as conn:
+            yield conn
 
     def run(self, work):
         """work(connection) on a pooled connection, guarded as `connection()`."""

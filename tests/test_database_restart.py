@@ -91,9 +91,9 @@ def test_postgresql_restarted_under_load_is_503_then_recovers_without_restart(
                                  capture_output=True, text=True, timeout=60)
         back = time.monotonic()
         assert restart.returncode == 0, restart.stderr
-        recovered = _ok_within(server.url, ["/healthz", "/ogc/collections/parcels/items?f=json"
-                                            "&limit=5", "/ogc/collections/parcels/items/1",
-                                            tile_path], 5)
+        recovered = _ok_within(server.url, ["/healthz",
+                                            "/ogc/collections/parcels/items?f=json&limit=5",
+                                            "/ogc/collections/parcels/items/1", tile_path], 5)
         time.sleep(1.0)
         load.stop.set()
         load.join(timeout=15)
