@@ -239,7 +239,9 @@ def test_a_malformed_period_is_400(client, period):
 
 
 def test_a_period_in_the_future_is_400(client):
-    month = (date.today().replace(day=1) + timedelta(days=40)).strftime("%Y-%m")
+    from indicators.query import LOCAL
+
+    month = (datetime.now(LOCAL).date().replace(day=1) + timedelta(days=40)).strftime("%Y-%m")
     _refused(_get(client, "/indicators/inspections_by_result", period=month), 400,
              f"period {month} is in the future")
 
