@@ -4,7 +4,8 @@
 `register`, hourly) turns every active licence whose expiry date has passed to `expired`, one
 audit row per licence in the same transaction (actor `amanat-expiry`, kind `cli`), then rebuilds
 `licence_expiry_lists`: per office, its active licences expiring within 90 days, each marked
-with the smallest of 30/60/90 it falls within. Running it twice changes nothing the second time.
+with the smallest of 30/60/90 it falls within, then queues and sends the e-mail notices of
+those lists (indicators/notices.py). Running it twice changes nothing the second time.
 """
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ import logging
 
 from psycopg.rows import dict_row
 
+from indicators import notices
 from indicators.errors import BadIndicatorQuery
+from indicators.settings import ExpirySettings
 from layers import audit
 
 LOGGER = logging.getLogger(__name__)
@@ -68,12 +71,16 @@ def build_lists(conn) -> int:
                                     "longest": max(HORIZONS)}).rowcount
 
 
-def run(conn) -> dict:
-    """The periodic task's work: expire, then rebuild the lists; a summary."""
+def run(conn, settings: ExpirySettings | None = None) -> dict:
+    """The periodic task's work: expire, rebuild the lists, queue their notices and send
+    what waits (with settings); a summary."""
     expired = expire(conn)
     offices = build_lists(conn)
-    LOGGER.info("licence expiry: %d expired, lists of %d offices", len(expired), offices)
-    return {"expired": len(expired), "offices": offices}
+    queued = notices.queue(conn)
+    mail = notices.send(conn, settings) if settings is not None else {"sent": 0}
+    LOGGER.info("licence expiry: %d expired, lists of %d offices, %d notices queued, %d sent",
+                len(expired), offices, queued, mail["sent"])
+    return {"expired": len(expired), "offices": offices, "queued": queued, **mail}
 
 
 def office_list(conn, office: str, within_days: str | None = None) -> dict:
@@ -93,13 +100,16 @@ def office_list(conn, office: str, within_days: str | None = None) -> dict:
             "numberMatched": len(chosen), "licences": chosen}
 
 
-def register(app, db, queue: str):
-    """The periodic expiry task on a procrastinate app (its worker listens to `queue`)."""
+def register(app, db, queue: str, settings: ExpirySettings | None = None):
+    """The periodic expiry task on a procrastinate app (its worker listens to `queue`);
+    notices by e-mail as `settings` (AMANAT_EXPIRY_*, read now when not given) say."""
+    settings = settings or ExpirySettings()
+
     @app.periodic(cron=CRON, periodic_id="licence-expiry")
     @app.task(name=TASK, queue=queue, pass_context=False)
     def expire_licences(timestamp: int) -> None:
         """Run the expiry (procrastinate passes the scheduled time)."""
         with db.connection() as conn:
-            run(conn)
+            run(conn, settings)
 
     return expire_licences

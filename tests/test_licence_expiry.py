@@ -146,3 +146,139 @@ def test_the_registered_task_expires_through_the_worker_database(database_url, d
     finally:
         pool.close()
     assert _status(db, licences[0]) == "expired"
+
+
+class _SMTPHandler:
+    """Just enough SMTP (RFC 5321) for smtplib: greeting, EHLO, MAIL, RCPT, DATA, QUIT."""
+
+    def __init__(self, reader, writer, inbox):
+        """The connection and where accepted messages go."""
+        self.reader, self.writer, self.inbox = reader, writer, inbox
+
+    def reply(self, line: str) -> None:
+        """One reply line."""
+        self.writer.write(line.encode() + b"\r\n")
+        self.writer.flush()
+
+    def serve(self) -> None:
+        """Answer commands until QUIT or the client leaves."""
+        self.reply("220 test ESMTP")
+        for raw in self.reader:
+            verb = raw.decode("ascii", "replace").strip().upper()[:4]
+            if verb == "DATA":
+                self.reply("354 go ahead")
+                data = []
+                for body_line in self.reader:
+                    if body_line == b".\r\n":
+                        break
+                    data.append(body_line)
+                self.inbox.append(b"".join(data))
+                self.reply("250 queued")
+            elif verb == "QUIT":
+                self.reply("221 bye")
+                return
+            else:
+                self.reply("250 ok")
+
+
+@pytest.fixture
+def smtp_server():
+    """A local SMTP server on a free port, in a thread: (port, the messages it accepted)."""
+    import socketserver
+    import threading
+
+    inbox: list[bytes] = []
+
+    class Handler(socketserver.StreamRequestHandler):
+        def handle(self):
+            _SMTPHandler(self.rfile, self.wfile, inbox).serve()
+
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server.server_address[1], inbox
+    server.shutdown()
+    server.server_close()
+
+
+def _free_port() -> int:
+    """A port nothing listens on."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _settings(port):
+    """Expiry settings sending ENG-1's notices to a test address through 127.0.0.1:port."""
+    from indicators.settings import ExpirySettings
+
+    return ExpirySettings(smtp_host="127.0.0.1", smtp_port=port, smtp_timeout_s=5,
+                          office_emails={OFFICE: "eng1@example.test"})
+
+
+@pytest.fixture
+def fresh_notices(db):
+    """No notice of ENG-1 left from another test."""
+    db.execute("DELETE FROM licence_expiry_notices WHERE office = %s", [OFFICE])
+    yield
+    db.execute("DELETE FROM licence_expiry_notices WHERE office = %s", [OFFICE])
+
+
+def _unsent(db, lid):
+    """(attempts, last_error) of a licence's unsent ENG-1 notices."""
+    return db.execute("SELECT attempts, last_error FROM licence_expiry_notices WHERE "
+                      "office = %s AND license_id = %s AND sent_at IS NULL",
+                      [OFFICE, lid]).fetchall()
+
+
+def test_notices_reach_the_smtp_server_once(db, licences, smtp_server, fresh_notices):
+    port, inbox = smtp_server
+    summary = expiry.run(db, _settings(port))
+    assert summary["queued"] >= 2 and summary["sent"] >= 2
+    assert len(inbox) == 1   # one e-mail for the office, listing its licences
+    text = inbox[0].decode("utf-8", "replace")
+    assert "eng1@example.test" in text
+    numbers = dict(db.execute("SELECT id, license_no FROM licenses WHERE id = ANY(%s)",
+                              [licences[1:3]]).fetchall())
+    import email
+
+    body = email.message_from_bytes(inbox[0]).get_payload(decode=True).decode("utf-8")
+    assert all(number in body for number in numbers.values())
+    assert "رخص مكتبكم" in body and "expiring soon" in body
+    assert expiry.run(db, _settings(port))["sent"] == 0
+    assert len(inbox) == 1   # never sent twice
+
+
+def test_a_server_that_is_down_keeps_the_notices_and_a_later_run_sends_them(
+        db, licences, smtp_server, fresh_notices):
+    down = expiry.run(db, _settings(_free_port()))
+    assert down["sent"] == 0
+    assert _unsent(db, licences[1]) == [(1, "ConnectionRefusedError")]
+    port, inbox = smtp_server
+    assert expiry.run(db, _settings(port))["sent"] >= 2
+    assert _unsent(db, licences[1]) == [] and len(inbox) == 1
+    attempts = db.execute("SELECT attempts FROM licence_expiry_notices WHERE office = %s AND "
+                          "license_id = %s", [OFFICE, licences[1]]).fetchone()[0]
+    assert attempts == 2
+
+
+def test_without_an_smtp_host_notices_wait(db, licences, fresh_notices):
+    from indicators.settings import ExpirySettings
+
+    summary = expiry.run(db, ExpirySettings(smtp_host=None))
+    assert summary["sent"] == 0 and summary["waiting"] >= 2
+    assert len(_unsent(db, licences[1])) == 1
+
+
+def test_a_licence_now_within_a_nearer_horizon_gets_a_notice_for_it(db, licences,
+                                                                     fresh_notices):
+    expiry.run(db)
+    db.execute("UPDATE licenses SET expiry_date = current_date + 50 WHERE id = %s",
+               [licences[2]])
+    expiry.run(db)
+    horizons = [days for (days,) in db.execute(
+        "SELECT within_days FROM licence_expiry_notices WHERE office = %s AND license_id = %s "
+        "ORDER BY id", [OFFICE, licences[2]])]
+    assert horizons == [90, 60]
