@@ -52,6 +52,7 @@ class ItemsQuery:
     crs: str
     skip_geometry: bool
     hits: bool
+    unfiltered: bool = False   # no condition but a keyset cursor: the whole layer matches
 
 
 def _int(params: dict, name: str, default: int | None, minimum: int) -> int | None:
@@ -97,10 +98,13 @@ def check_parameters(layer: Layer, names, single: bool) -> None:
 class Items:
     """GeoJSON pages and single features of the published layers of one application."""
 
-    def __init__(self, config: dict, base_url: str, db: Database, max_vertices: int):
-        """Keep what answering needs: supported CRSs per collection, links' base, database."""
+    def __init__(self, config: dict, base_url: str, db: Database, max_vertices: int,
+                 versions=None):
+        """Keep what answering needs: supported CRSs per collection, links' base, database,
+        the layer versions (for whole-layer counts; none: above the cap no numberMatched)."""
         self.base_url = base_url.rstrip("/")
         self.db, self.max_vertices = db, max_vertices
+        self.totals = queries.LayerTotals(db, versions) if versions is not None else None
         limits = config["server"].get("limits", {})
         self.default_limit = int(limits.get("default_items", 10))
         self.max_limit = int(limits.get("max_items", 1000))
@@ -117,6 +121,8 @@ class Items:
                                        COUNT_CAP)
         if query.after is not None and page.matched is not None:
             page.matched += query.offset   # the cursor's condition left the earlier pages out
+        if page.matched is None and query.unfiltered and self.totals is not None:
+            page.matched = await run_in_threadpool(self.totals.total, layer)
         return self._collection(layer, params, query, page)
 
     def _target_crs(self, layer: Layer, params: dict) -> tuple[str, int | None]:
@@ -144,6 +150,7 @@ class Items:
         sortby = [(key.lstrip("+-"), key.startswith("-"))
                   for key in params.get("sortby", "").split(",") if key.strip()]
         order, keyset = selection.order(layer, sortby)
+        unfiltered = not where.parts
         if after is not None and keyset:
             where.add(queries.sql.SQL("t.{} > %s").format(queries.sql.Identifier(layer.id_field)),
                       after)
@@ -156,7 +163,7 @@ class Items:
             raise InvalidInput("resulttype must be results or hits")
         return ItemsQuery(limit, offset, after if keyset else None, where, order, keyset,
                           selection.selected(layer, names), srid, crs, skip == "true",
-                          hits == "hits")
+                          hits == "hits", unfiltered)
 
     def _where_bbox(self, where, layer: Layer, params: dict) -> None:
         """bbox in CRS84 (default) or in bbox-crs; features whose geometry intersects it."""

@@ -65,7 +65,8 @@ def ogc_routes(services: Services, api: ogc.AmanatAPI) -> list[BaseRoute]:
     """/ogc: ours (items, writes, tiles, execution), then pygeoapi's."""
     settings, cache = services.settings, services.cache
     base = f"{settings.server.base_url}/ogc"
-    items = Items(api.config, base, services.db, settings.limits.max_filter_vertices)
+    items = Items(api.config, base, services.db, settings.limits.max_filter_vertices,
+                  services.versions)
     editing = FeatureEditing(settings, services.db, services.processing)
     features = FeatureRoutes(api, items, editing, cache, downloads.Downloads(services))
     dataset = DatasetTiles(services.db, base, cache)

@@ -96,6 +96,32 @@ def read_page(db: Database, layer: Layer, feature: sql.Composable, where: Where,
     return db.run(work)
 
 
+class LayerTotals:
+    """Exact row counts of whole layers, one `count(*)` per layer version: the numberMatched of
+    an unfiltered request at any size (above the count cap a page would omit it, and GDAL and
+    QGIS then count a layer by paging through all of it). `versions` is the application's
+    LayerVersions; without a version (database trouble) there is no count."""
+
+    def __init__(self, db: Database, versions):
+        """Count in `db`, keyed by the versions `versions.get(table)` gives."""
+        self.db, self.versions = db, versions
+        self._kept: dict[str, tuple[int, int]] = {}   # table -> (version, rows)
+
+    def total(self, layer: Layer) -> int | None:
+        """The layer's row count at its current version (a version read before counting, so a
+        write meanwhile makes the next call count again)."""
+        current = self.versions.get(layer.table)
+        if current is None:
+            return None
+        kept = self._kept.get(layer.table)
+        if kept is not None and kept[0] == current[0]:
+            return kept[1]
+        statement = sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(layer.table))
+        rows = self.db.fetch_one(statement, [])[0]
+        self._kept[layer.table] = (current[0], rows)
+        return rows
+
+
 @lru_cache(maxsize=256)
 def single_statement(layer: Layer, srid: int | None) -> bytes:
     """The statement of one feature by id with all its properties, composed once per layer and

@@ -50,6 +50,47 @@ def test_every_collection_answers_geojson_with_its_row_count(client, db, collect
         assert set(feature["properties"]) == set(LAYERS[collection].fields)
 
 
+def test_an_unfiltered_page_counts_the_whole_layer_above_the_count_cap(client, db,
+                                                                      monkeypatch):
+    # above the cap a filtered page omits numberMatched; GDAL and QGIS then count a layer by
+    # paging through all of it, so a whole layer's count is kept per layer version instead
+    import time
+
+    from geoserver import items
+    monkeypatch.setattr(items, "COUNT_CAP", 100)
+    count = db.execute("SELECT count(*) FROM parcels").fetchone()[0]
+    assert count > 100
+    page = client.get("/ogc/collections/parcels/items?f=json&limit=3").json()
+    assert page["numberMatched"] == count
+    after = client.get(_link(page, "next")).json()   # a keyset page: still the whole layer
+    assert after["numberMatched"] == count
+    filtered = client.get("/ogc/collections/parcels/items?f=json&limit=3&filter=area_m2>0"
+                          ).json()
+    assert "numberMatched" not in filtered        # 2,000 matches, above the cap of 100
+    (new_id,) = db.execute("INSERT INTO parcels (parcel_no, plan_no, block_no, district_id, "
+                           "area_m2, frontage_m, land_use, zoning_code, geom) SELECT "
+                           "'T-TOTAL-1', plan_no, block_no, district_id, area_m2, frontage_m, "
+                           "land_use, zoning_code, geom FROM parcels LIMIT 1 RETURNING id"
+                           ).fetchone()
+    try:
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:   # the version arrives by LISTEN/NOTIFY
+            matched = client.get("/ogc/collections/parcels/items?f=json&limit=1").json()
+            if matched["numberMatched"] == count + 1:
+                break
+            time.sleep(0.05)
+        assert matched["numberMatched"] == count + 1
+    finally:
+        db.execute("DELETE FROM parcels WHERE id = %s", [new_id])
+
+
+def _link(document: dict, rel: str) -> str:
+    """The path of a document's link of relation `rel` (as the test client asks it)."""
+    href = next(link["href"] for link in document["links"] if link["rel"] == rel
+                and link.get("type") == "application/geo+json")
+    return href.replace("http://testserver", "")
+
+
 def test_single_item_is_the_row_with_that_id(client, db):
     pid, parcel_no = db.execute("SELECT id, parcel_no FROM parcels ORDER BY id DESC LIMIT 1").fetchone()
     body = client.get(f"/ogc/collections/parcels/items/{pid}?f=json").json()
