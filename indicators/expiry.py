@@ -13,13 +13,15 @@ import logging
 
 from psycopg.rows import dict_row
 
-from indicators import notices
+from indicators import definitions, notices, store
 from indicators.errors import BadIndicatorQuery
 from indicators.settings import ExpirySettings
 from layers import audit
 
 LOGGER = logging.getLogger(__name__)
 TASK = "amanat.expire_licences"
+REFRESH_TASK = "amanat.refresh_indicators"
+REFRESH_CRON = "*/10 * * * *"   # every ten minutes: stale indicators recomputed before asked
 CRON = "5 * * * *"   # hourly, five minutes past
 HORIZONS = (30, 60, 90)
 ACTOR = audit.Actor("amanat-expiry", "cli", frozenset({"system"}))
@@ -101,8 +103,9 @@ def office_list(conn, office: str, within_days: str | None = None) -> dict:
 
 
 def register(app, db, queue: str, settings: ExpirySettings | None = None):
-    """The periodic expiry task on a procrastinate app (its worker listens to `queue`);
-    notices by e-mail as `settings` (AMANAT_EXPIRY_*, read now when not given) say."""
+    """The periodic tasks on a procrastinate app (its worker listens to `queue`): the licence
+    expiry, with notices by e-mail as `settings` (AMANAT_EXPIRY_*, read now when not given)
+    say, and the indicators' refresh."""
     settings = settings or ExpirySettings()
 
     @app.periodic(cron=CRON, periodic_id="licence-expiry")
@@ -111,5 +114,14 @@ def register(app, db, queue: str, settings: ExpirySettings | None = None):
         """Run the expiry (procrastinate passes the scheduled time)."""
         with db.connection() as conn:
             run(conn, settings)
+
+    indicators = definitions.load()
+
+    @app.periodic(cron=REFRESH_CRON, periodic_id="indicator-refresh")
+    @app.task(name=REFRESH_TASK, queue=queue, pass_context=False)
+    def refresh_indicators(timestamp: int) -> None:
+        """Recompute the indicators whose tables changed (or the day did)."""
+        with db.connection() as conn:
+            LOGGER.info("indicators refreshed: %s", store.refresh_all(conn, indicators))
 
     return expire_licences

@@ -19,6 +19,7 @@ from psycopg import sql
 from indicators.definitions import Indicator
 
 FINDINGS = "processing_findings"
+REFRESH_TIMEOUT = "120s"   # a full refresh of a large city outlasts a request's 15 s bound
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,7 @@ def refresh(conn, indicator: Indicator, force: bool = False) -> bool:
     recomputed. Runs in its own transaction on `conn`."""
     with conn.transaction():
         conn.execute("SET LOCAL jit = off")   # compiling costs ~1 s, more than these queries
+        conn.execute("SELECT set_config('statement_timeout', %s, true)", [REFRESH_TIMEOUT])
         conn.execute("SELECT pg_advisory_xact_lock(hashtext('amanat-indicator:' || %s))",
                      [indicator.id])
         key = cache_key(conn, indicator)

@@ -282,3 +282,19 @@ def test_a_licence_now_within_a_nearer_horizon_gets_a_notice_for_it(db, licences
         "SELECT within_days FROM licence_expiry_notices WHERE office = %s AND license_id = %s "
         "ORDER BY id", [OFFICE, licences[2]])]
     assert horizons == [90, 60]
+
+
+def test_the_indicators_are_refreshed_by_a_periodic_task(database_url, db):
+    from layers.database import Database
+
+    pool = Database(database_url, min_size=1, max_size=1)
+    try:
+        app = worker.worker_app(SimpleNamespace(dsn=database_url, db=pool))
+        periodic = {p.task.name: p.cron for p in app.periodic_registry.periodic_tasks.values()}
+        assert periodic[expiry.REFRESH_TASK] == expiry.REFRESH_CRON
+        db.execute("DELETE FROM indicator_cache WHERE indicator = 'licences_by_status'")
+        app.tasks[expiry.REFRESH_TASK](timestamp=0)
+    finally:
+        pool.close()
+    assert db.execute("SELECT count(*) FROM indicator_cache WHERE indicator = "
+                      "'licences_by_status'").fetchone()[0] == 1
