@@ -21,6 +21,10 @@ KEYS = {"title", "unit", "tables", "dimensions", "sql", "params", "extra", "rati
 REQUIRED = ("title", "unit", "tables", "dimensions", "sql")
 
 
+class _Problem(Exception):
+    """What is wrong with one entry (caught and named with its indicator)."""
+
+
 class IndicatorFileError(Exception):
     """The indicators file cannot be used (the message is one line: file, indicator, problem)."""
 
@@ -60,7 +64,7 @@ def _bilingual(value, what: str) -> dict[str, str]:
     """An {ar, en} pair of non-empty texts, or the problem."""
     if not (isinstance(value, dict) and set(value) == {"ar", "en"}
             and all(isinstance(v, str) and v.strip() for v in value.values())):
-        raise ValueError(f"{what} must have non-empty 'ar' and 'en' texts")
+        raise _Problem(f"{what} must have non-empty 'ar' and 'en' texts")
     return dict(value)
 
 
@@ -69,45 +73,45 @@ def _names(value, what: str) -> tuple[str, ...]:
     if not (isinstance(value, list) and value
             and all(isinstance(v, str) and NAME.match(v) for v in value)
             and len(set(value)) == len(value)):
-        raise ValueError(f"{what} must be a list of distinct lower-case names")
+        raise _Problem(f"{what} must be a list of distinct lower-case names")
     return tuple(value)
 
 
 def _indicator(name: str, entry) -> Indicator:
-    """One entry checked (ValueError names the problem)."""
+    """One entry checked (_Problem names the problem)."""
     if not NAME.match(str(name)):
-        raise ValueError("the name must be lower-case letters, digits and _")
+        raise _Problem("the name must be lower-case letters, digits and _")
     if not isinstance(entry, dict):
-        raise ValueError("the entry must be a mapping")
+        raise _Problem("the entry must be a mapping")
     missing = [key for key in REQUIRED if key not in entry]
     if missing:
-        raise ValueError(f"missing {', '.join(missing)}")
+        raise _Problem(f"missing {', '.join(missing)}")
     unknown = set(entry) - KEYS
     if unknown:
-        raise ValueError(f"unknown keys {', '.join(sorted(unknown))}")
+        raise _Problem(f"unknown keys {', '.join(sorted(unknown))}")
     tables = _names(entry["tables"], "tables")
     if set(tables) - KNOWN_TABLES:
-        raise ValueError(f"unknown tables {', '.join(sorted(set(tables) - KNOWN_TABLES))}")
+        raise _Problem(f"unknown tables {', '.join(sorted(set(tables) - KNOWN_TABLES))}")
     dimensions = _names(entry["dimensions"], "dimensions")
     extra = _names(entry["extra"], "extra") if "extra" in entry else ()
     if {"value", "computed_at"} & set(dimensions + extra) or set(dimensions) & set(extra):
-        raise ValueError("dimensions and extra columns must be distinct and not value")
+        raise _Problem("dimensions and extra columns must be distinct and not value")
     params = entry.get("params", {})
     if not isinstance(params, dict):
-        raise ValueError("params must be a mapping")
+        raise _Problem("params must be a mapping")
     sql_text = entry["sql"]
     if not isinstance(sql_text, str) or not sql_text.strip().upper().startswith(("SELECT",
                                                                                   "WITH")):
-        raise ValueError("sql must be one SELECT statement")
+        raise _Problem("sql must be one SELECT statement")
     if ";" in sql_text.strip().rstrip(";"):
-        raise ValueError("sql must be one statement (no ';')")
+        raise _Problem("sql must be one statement (no ';')")
     used = set(PARAM.findall(sql_text))
     if used != set(params):
-        raise ValueError(f"sql parameters {sorted(used)} differ from params {sorted(params)}")
+        raise _Problem(f"sql parameters {sorted(used)} differ from params {sorted(params)}")
     ratio = entry.get("ratio")
     if ratio is not None and not (isinstance(ratio, list) and len(ratio) == 2
                                   and set(ratio) <= set(extra)):
-        raise ValueError("ratio must name two extra columns")
+        raise _Problem("ratio must name two extra columns")
     return Indicator(str(name), _bilingual(entry["title"], "title"),
                      _bilingual(entry["unit"], "unit"), tables, dimensions,
                      sql_text.strip().rstrip(";"), dict(params), extra,
@@ -127,6 +131,6 @@ def load(path: Path = DEFAULT_FILE) -> dict[str, Indicator]:
     for name, entry in document.items():
         try:
             found[str(name)] = _indicator(name, entry)
-        except ValueError as err:
+        except _Problem as err:
             raise IndicatorFileError(f"{path}: indicator {name!r}: {err}") from None
     return found

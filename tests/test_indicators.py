@@ -11,7 +11,8 @@ import pytest
 import shapely
 from shapely import STRtree
 
-from indicators import definitions, routes as indicator_routes, store
+from indicators import definitions, store
+from indicators import routes as indicator_routes
 
 RIYADH = ZoneInfo("Asia/Riyadh")
 
