@@ -61,13 +61,13 @@ FILTER_CONFORMANCE = tuple(
                  "basic-spatial-functions-plus", "spatial-functions", "temporal-functions",
                  "array-functions", "property-property", "functions", "arithmetic",
                  "cql2-text", "cql2-json"))
-# Processes Part 1 (tests/test_processes_owslib.py): not html (/jobs answers JSON only), not
-# job-list (no status, type, datetime or duration filters on /jobs), not callback.
+# Processes Part 1 (tests/test_processes_owslib.py, tests/test_job_list.py): not html (a job's
+# results are JSON, GeoPackage or CSV only), not callback.
 EXCEPTION_TYPES = {   # Processes core /req/core/process-exception/no-such-process
     "NoSuchProcess": "http://www.opengis.net/def/exceptions/ogcapi-processes-1/1.0/no-such-process"}
 PROCESSES_CONFORMANCE = tuple(
     f"http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/{name}"
-    for name in ("core", "ogc-process-description", "json", "oas30", "dismiss"))
+    for name in ("core", "ogc-process-description", "json", "oas30", "job-list", "dismiss"))
 
 
 # --- configuration ------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import procrastinate
@@ -131,23 +132,51 @@ PAGE = ("SELECT {columns} FROM processing_jobs WHERE {where} "
 COUNT = "SELECT count(*) AS n FROM processing_jobs WHERE {where}"
 
 
-def listing_filter(process_id: str | None, owner: str | None) -> str:
-    """The WHERE clause of a listing: fixed fragments only, the values are bound (%(p)s, %(w)s).
+@dataclass(frozen=True)
+class JobFilter:
+    """What a job listing selects (OGC API Processes /req/job-list): process ids, statuses,
+    a creation interval, a duration range in seconds; None = any."""
+
+    process_ids: tuple[str, ...] | None = None
+    statuses: tuple[str, ...] | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    min_duration_s: int | None = None
+    max_duration_s: int | None = None
+
+
+DURATION = "EXTRACT(EPOCH FROM coalesce(finished, now()) - started)"   # never started: NULL
+
+
+def listing_filter(selected: JobFilter, owner: str | None) -> tuple[str, dict]:
+    """The WHERE clause of a listing and its bound values: fixed fragments only.
 
     With an owner, it is read from processing_jobs_owner_created_idx (migration 0010)."""
-    where = ["status <> 'dismissed'"]
-    if process_id is not None:
-        where.append("process_id = %(p)s")
+    where, params = [], {"w": owner}
+    if selected.statuses is None:
+        where.append("status <> 'dismissed'")
+    else:
+        where.append("status = ANY(%(s)s)")
+        params["s"] = list(selected.statuses)
+    if selected.process_ids is not None:
+        where.append("process_id = ANY(%(p)s)")
+        params["p"] = list(selected.process_ids)
     if owner is not None:
         where.append("owner = %(w)s")
-    return " AND ".join(where)
+    for name, clause, value in (("cf", "created >= %(cf)s", selected.created_from),
+                                ("ct", "created <= %(ct)s", selected.created_to),
+                                ("dn", f"{DURATION} >= %(dn)s", selected.min_duration_s),
+                                ("dx", f"{DURATION} <= %(dx)s", selected.max_duration_s)):
+        if value is not None:
+            where.append(clause)
+            params[name] = value
+    return " AND ".join(where), params
 
 
-def listing(conn, limit: int, offset: int, process_id: str | None = None, *,
+def listing(conn, limit: int, offset: int, selected: JobFilter | None = None, *,
             owner: str | None) -> tuple[list, int]:
     """A page of jobs, newest first, and how many there are: `owner`'s (None: everyone's)."""
-    where = listing_filter(process_id, owner)
-    params = {"p": process_id, "w": owner}
+    where, params = listing_filter(selected or JobFilter(), owner)
     with conn.cursor(row_factory=dict_row) as cur:
         rows = cur.execute(PAGE.format(columns=COLUMNS, where=where),
                            {**params, "l": limit, "o": offset}).fetchall()

@@ -73,6 +73,13 @@ JOBS: Catalogue = {
         "يجب أن تكون limit من 1 إلى 1000 وoffset من 0 إلى 1000000000",
     "{name} must be 1 to 256 characters (no NUL)":
         "يجب أن يكون {name} من 1 إلى 256 حرفًا (دون محرف NUL)",
+    "{name} must be a list of 1 to 50 values of 1 to 256 characters":
+        "يجب أن يكون {name} قائمة من 1 إلى 50 قيمة، طول كل منها من 1 إلى 256 حرفًا",
+    "datetime must be an RFC 3339 instant or interval":
+        "يجب أن يكون datetime لحظة أو فترة زمنية بصيغة RFC 3339",
+    "{name} must be a whole number of seconds": "يجب أن يكون {name} عددًا صحيحًا من الثواني",
+    "type must be one of: {names}": "يجب أن يكون type إحدى القيم: {names}",
+    "status must be one of: {names}": "يجب أن يكون status إحدى القيم: {names}",
     "unknown results format {format!r}; use geojson, gpkg or csv":
         "صيغة نتائج غير معروفة: {format!r}؛ استخدم geojson أو gpkg أو csv",
     "job {id} is {status}; results are not ready":

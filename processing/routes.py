@@ -23,6 +23,7 @@ from __future__ import annotations
 import functools
 import os
 import re
+from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -150,14 +151,74 @@ def _listed_owner(request: Request) -> tuple[str | None, bool]:
     return owner, False
 
 
+LIST_FILTERS = ("processID", "type", "status", "datetime", "minDuration", "maxDuration", "owner")
+JOB_TYPES = frozenset({"process", "wps", "openeo"})   # ours are all "process"
+STATUSES = frozenset({"accepted", "running", "successful", "failed", "dismissed"})
+
+
+def _values(request: Request, name: str) -> list[str] | None:
+    """A list parameter, repeated or comma-separated (form, explode), or None when absent."""
+    given = request.query_params.getlist(name)
+    if not given:
+        return None
+    values = [v.strip() for text in given for v in text.split(",")]
+    if not all(0 < len(v) <= 256 and "\x00" not in v for v in values) or len(values) > 50:
+        raise InvalidInput("{name} must be a list of 1 to 50 values of 1 to 256 characters",
+                           name=name)
+    return values
+
+
+def _instant(text: str) -> datetime | None:
+    """One end of a datetime interval (".." or empty: open); UTC when no offset is given."""
+    if text in ("..", ""):
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput("datetime must be an RFC 3339 instant or interval") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def _seconds(request: Request, name: str) -> int | None:
+    """A duration in whole seconds, or None when absent."""
+    text = request.query_params.get(name)
+    if text is None:
+        return None
+    if not (text.isascii() and text.isdigit() and len(text) <= 10):
+        raise InvalidInput("{name} must be a whole number of seconds", name=name)
+    return int(text)
+
+
+def _job_filter(request: Request) -> jobs.JobFilter:
+    """The job-list filters of /req/job-list: type, processID, status, datetime, durations."""
+    types, process_ids = _values(request, "type"), _values(request, "processID")
+    statuses = _values(request, "status")
+    if types is not None and not set(types) <= JOB_TYPES:
+        raise InvalidInput("type must be one of: {names}", names=", ".join(sorted(JOB_TYPES)))
+    if statuses is not None and not set(statuses) <= STATUSES:
+        raise InvalidInput("status must be one of: {names}", names=", ".join(sorted(STATUSES)))
+    if types is not None and "process" not in types:
+        process_ids = []   # every job here is an OGC process
+    start = end = None
+    if (text := request.query_params.get("datetime")) is not None:
+        parts = text.split("/")
+        if len(parts) > 2 or parts == ["..", ".."]:
+            raise InvalidInput("datetime must be an RFC 3339 instant or interval")
+        start, end = _instant(parts[0]), _instant(parts[-1])
+    return jobs.JobFilter(tuple(process_ids) if process_ids is not None else None,
+                          tuple(statuses) if statuses is not None else None, start, end,
+                          _seconds(request, "minDuration"), _seconds(request, "maxDuration"))
+
+
 def _list_links(rt, request: Request, limit: int, offset: int, total: int) -> list[dict]:
     """self, and next when there are more: the same filters, the next page."""
-    filters = {key: request.query_params[key] for key in ("processID", "owner")
-               if key in request.query_params}
+    filters = [(key, value) for key, value in request.query_params.multi_items()
+               if key in LIST_FILTERS]
 
     def href(start: int) -> str:
         """The listing from `start` on."""
-        return f"{rt.ogc_url}/jobs?" + urlencode({**filters, "limit": limit, "offset": start})
+        return f"{rt.ogc_url}/jobs?" + urlencode([*filters, ("limit", limit),
+                                                  ("offset", start)])
 
     links = [{"href": href(offset), "rel": "self", "type": "application/json"}]
     if offset + limit < total:
@@ -168,12 +229,12 @@ def _list_links(rt, request: Request, limit: int, offset: int, total: int) -> li
 async def job_list(rt: runtime.Runtime, request: Request):
     """GET /ogc/jobs: the caller's jobs (an admin's: everyone's), newest first."""
     limit, offset = _page(request)
-    process_id = _text_param(request, "processID")
+    selected = _job_filter(request)
     owner, admin = _listed_owner(request)
 
     def read():
         with rt.db.connection() as conn:
-            return jobs.listing(conn, limit, offset, process_id, owner=owner)
+            return jobs.listing(conn, limit, offset, selected, owner=owner)
 
     rows, total = await run_in_threadpool(read)
     lang = language_of(request)

@@ -58,7 +58,7 @@ class TestLandingAndConformance:
         classes = client.get("/ogc/conformance?f=json").json()["conformsTo"]
         base = "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/"
         assert sorted(c[len(base):] for c in classes if c.startswith(base)) == [
-            "core", "dismiss", "json", "oas30", "ogc-process-description"]
+            "core", "dismiss", "job-list", "json", "oas30", "ogc-process-description"]
 
 
 class TestCollections:

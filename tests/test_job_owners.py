@@ -296,7 +296,8 @@ def test_dismissing_a_malformed_or_unknown_id_is_no_such_job(clients, job_id):
 def test_listing_one_owners_jobs_reads_the_owner_index_in_order(database_url):
     """With many owners, a page of one owner's jobs is an index scan of
     processing_jobs_owner_created_idx with no sort (rows made and rolled back)."""
-    where = jobs.listing_filter("parcel-check", "t-jo-plan-7")
+    selected = jobs.JobFilter(process_ids=("parcel-check",))
+    where, bound = jobs.listing_filter(selected, "t-jo-plan-7")
     with psycopg.connect(database_url) as conn:
         conn.execute(
             "INSERT INTO processing_jobs (id, process_id, status, inputs, owner, created) "
@@ -304,12 +305,12 @@ def test_listing_one_owners_jobs_reads_the_owner_index_in_order(database_url):
             "'t-jo-plan-' || (n % 500), now() - n * interval '1 second' "
             "FROM generate_series(1, 50000) n")
         conn.execute("ANALYZE processing_jobs")
-        params = {"p": "parcel-check", "w": "t-jo-plan-7", "l": 10, "o": 0}
+        params = {**bound, "l": 10, "o": 0}
         page = "\n".join(row[0] for row in conn.execute(
             "EXPLAIN " + jobs.PAGE.format(columns=jobs.COLUMNS, where=where), params))
         count = "\n".join(row[0] for row in conn.execute(
             "EXPLAIN " + jobs.COUNT.format(where=where), params))
-        rows, total = jobs.listing(conn, 10, 0, "parcel-check", owner="t-jo-plan-7")
+        rows, total = jobs.listing(conn, 10, 0, selected, owner="t-jo-plan-7")
         conn.rollback()
     assert "processing_jobs_owner_created_idx" in page and "Sort" not in page, page
     assert "processing_jobs_owner_created_idx" in count and "Seq Scan" not in count, count

@@ -36,7 +36,7 @@ def parcel_no(db) -> str:
 def test_owslib_reads_the_declared_processes_classes(owslib):
     classes = owslib.conformance()["conformsTo"]
     assert sorted(c[len(CONF):] for c in classes if c.startswith(CONF)) == [
-        "core", "dismiss", "json", "oas30", "ogc-process-description"]
+        "core", "dismiss", "job-list", "json", "oas30", "ogc-process-description"]
 
 
 def test_owslib_lists_the_three_processes_with_self_links(owslib):
