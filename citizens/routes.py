@@ -24,6 +24,7 @@ from citizens import (
     jurisdiction,
     open311,
     queries,
+    ratings,
     reports,
     staff,
     submission,
@@ -81,7 +82,7 @@ class Open311:
     def __init__(self, db: Database, base_url: str, settings: CitizenSettings):
         """The database, the public base URL and the settings."""
         self.db, self.base_url, self.settings = db, base_url.rstrip("/"), settings
-        self.errors = ErrorMap(ERRORS, {NoSuchFormat: open311_kind(404),
+        self.errors = ErrorMap(ERRORS, ratings.ERRORS, {NoSuchFormat: open311_kind(404),
                                         BodyTooLarge: open311_kind(413)},
                                messages=(layer_messages.MESSAGES,))
         self.pages = track.environment()
@@ -290,8 +291,9 @@ class Open311:
             if set(given) - {"lang", "number"}:
                 raise InvalidReport("unknown parameter", "معامل غير معروف")
             if number:
-                context["result"] = await run_in_threadpool(self.db.run, lambda conn: track.lookup(
-                    conn, self.settings, number, client, english, self.base_url))
+                context["result"] = await run_in_threadpool(
+                    self.db.run, lambda conn: ratings.for_page(conn, track.lookup(
+                        conn, self.settings, number, client, english, self.base_url)))
         except AmanatError as exc:
             kind = self.errors.kind_of(exc)
             status = kind.status if kind else 500
@@ -341,8 +343,10 @@ def _answering(api: Open311, handler):
 
 
 def routes(db: Database, base_url: str, settings: CitizenSettings | None = None) -> list[Route]:
-    """The /open311 routes and /track (settings from AMANAT_CITIZENS_* when not given)."""
+    """The /open311 routes, /track with its rating form and /feedback (settings from
+    AMANAT_CITIZENS_* when not given)."""
     api = Open311(db, base_url, settings or CitizenSettings())
+    rating = ratings.RatingRoutes(api)
     v2, on = "/open311/v2", functools.partial(_answering, api)
     return [
         Route(f"{v2}/discovery.{{fmt}}", on(api.discovery), methods=READS),
@@ -352,6 +356,8 @@ def routes(db: Database, base_url: str, settings: CitizenSettings | None = None)
         Route(f"{v2}/requests/{{id}}.{{fmt}}", on(api.one), methods=READS),
         Route(f"{v2}/tokens/{{id}}.{{fmt}}", on(api.token), methods=READS),
         Route("/track", api.track, methods=READS),
+        Route("/track/rate", rating.rate, methods=["POST"]),
+        Route("/feedback", on(rating.feedback), methods=[*READS, "POST"]),
         Route("/open311/staff/queue", on(api.queue), methods=READS),
         Route("/open311/staff/requests/{id}", on(api.update), methods=["PATCH", "POST"]),
     ]

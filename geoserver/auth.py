@@ -75,6 +75,7 @@ POLICY: tuple[Rule, ...] = (
     _rule({"POST"}, r"^/certificates/verify/?$", OPEN),
     _rule({"POST"}, r"^/auth/token/?$", OPEN),   # browser sign-in (geoserver/signin.py)
     _rule({"POST"}, r"^/open311/v2/requests\.(json|xml)$", OPEN),   # citizens' reports
+    _rule({"POST"}, r"^/(track/rate|feedback)$", OPEN),   # citizens/ratings.py
     # reads sent with POST: CQL2-JSON item queries (Features Part 3), raster statistics of a shape
     _rule({"POST"}, r"^/ogc/collections/[^/]+/items/?$", OPEN, QUERY_MEDIA),
     _rule({"POST"}, r"^/raster/[^/]+/statistics/?$", OPEN),
