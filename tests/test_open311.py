@@ -519,7 +519,8 @@ def test_the_migration_downgrades_and_upgrades_again(empty_database_url):
 
     migrate.upgrade(empty_database_url)
     assert tables() == {"citizen_reports", "citizen_report_history", "citizen_throttle",
-                        "citizen_salt", "service_categories"}
+                        "citizen_salt", "service_categories",
+                        "citizen_report_ratings", "citizen_page_ratings"}   # 0017
     config = Config()
     config.set_main_option("script_location", str(migrate.MIGRATIONS))
     engine = create_engine(migrate.sqlalchemy_url(empty_database_url), poolclass=NullPool)
