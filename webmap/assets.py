@@ -32,6 +32,7 @@ VENDOR = {
                     "marker-shadow.png")},
     "vendor/vectorgrid/vectorgrid.js":
         "leaflet.vectorgrid/dist/Leaflet.VectorGrid.bundled.min.js",
+    "vendor/chart/chart.umd.min.js": "chart.js/dist/chart.umd.min.js",   # the dashboard's
     "vendor/three/three.module.min.js": "three/build/three.module.min.js",
     "vendor/three/three.core.min.js": "three/build/three.core.min.js",
     "vendor/psv/core.js": "@photo-sphere-viewer/core/index.module.js",

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install the web map's browser files (Leaflet, VectorGrid, Photo Sphere Viewer, three, the
-# Arabic font) into webmap/node_modules from webmap/package-lock.json (`npm ci`, exact versions,
+# Arabic font; Chart.js for /dashboard) into webmap/node_modules from webmap/package-lock.json (`npm ci`, exact versions,
 # no install scripts). The server serves them itself: the map needs no CDN.
 # Idempotent: a no-op while package-lock.json is unchanged and node_modules is in place.
 set -euo pipefail
