@@ -36,6 +36,7 @@ from layers.catalogue import LAYERS
 from layers.tiles import MATRICES, TILE_LAYERS
 from processing import routes as processing_routes
 from webmap import routes as webmap_routes
+from webmap.assets import Assets
 
 READS = ["GET", "HEAD"]
 
@@ -52,7 +53,8 @@ def route_table(services: Services, api: ogc.AmanatAPI) -> list[BaseRoute]:
         Route("/audit", audit_trail, methods=["GET"]),   # admins (geoserver.auth.POLICY)
         *citizen_routes.routes(services.db, settings.server.base_url),   # /open311
         *field_routes.routes(services.db, settings.editing),   # /field (the inspectors' app)
-        *indicator_routes.routes(services.db),   # /indicators, /licences/expiring
+        *indicator_routes.routes(services.db, asset_url=Assets.load().url),   # /indicators,
+        # /licences/expiring, /dashboard (its Leaflet and Chart.js are the web map's files)
         *downloads.routes(downloads.Downloads(services),
                           quotas.Quotas(services.db, settings.quotas)),
         *quotas.routes(services.db),   # /admin/keys (researcher keys, usage)

@@ -14,11 +14,14 @@ from pathlib import Path
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from indicators import definitions, expiry, query, store
+from indicators.dashboard import CSP, Dashboard
 from indicators.errors import NotAnOffice, UnknownIndicator
+from kernel.errors import NotFound
+from kernel.messages import language
 from kernel.principal import principal_of
 from layers.database import Database
 
@@ -85,6 +88,32 @@ class IndicatorRoutes:
                                             "Vary": "Authorization"})
 
 
+class DashboardRoutes:
+    """GET /dashboard and its own static files (the page is built by indicators.dashboard)."""
+
+    def __init__(self, page: Dashboard):
+        """The page's builder."""
+        self.built = page
+
+    async def page(self, request: Request) -> Response:
+        """GET /dashboard: the page, or its message for a wrong parameter (4xx)."""
+        lang = language(request.query_params.get("lang"), request.headers.get("accept-language"))
+        status, html = await run_in_threadpool(
+            self.built.render, list(request.query_params.multi_items()), lang)
+        return HTMLResponse(html, status_code=status, headers={
+            "Content-Security-Policy": CSP, "Cache-Control": "no-cache",
+            "Content-Language": lang, "Vary": "Accept-Language"})
+
+    async def static(self, request: Request) -> Response:
+        """GET /dashboard/static/{version}/{name}: dashboard.js or dashboard.css."""
+        found = self.built.static_file(request.path_params["version"],
+                                       request.path_params["name"])
+        if found is None:
+            raise NotFound("no such file")
+        path, media, cache = found
+        return FileResponse(path, media_type=media, headers={"Cache-Control": cache})
+
+
 def _csv(result: store.Result) -> bytes:
     """The rows as CSV (UTF-8 with a BOM, so spreadsheet programs read the Arabic)."""
     out = io.StringIO()
@@ -96,10 +125,15 @@ def _csv(result: store.Result) -> bytes:
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
-def routes(db: Database, path: Path = definitions.DEFAULT_FILE) -> list[BaseRoute]:
-    """/indicators and /licences/expiring (the indicators file checked now)."""
+def routes(db: Database, path: Path = definitions.DEFAULT_FILE,
+           asset_url=None) -> list[BaseRoute]:
+    """/indicators, /licences/expiring and /dashboard (the indicators file checked now);
+    `asset_url` names the web map's vendor files (webmap.assets.Assets.url)."""
     app = IndicatorRoutes(db, definitions.load(path))
+    page = DashboardRoutes(Dashboard(db, app.indicators, asset_url))
     return [
+        Route("/dashboard", page.page, methods=READS),
+        Route("/dashboard/static/{version}/{name}", page.static, methods=READS),
         Route("/indicators", app.listing, methods=READS),
         Route("/indicators/{name}", app.indicator, methods=READS),
         Route("/licences/expiring", app.expiring, methods=READS),
