@@ -87,7 +87,7 @@ def test_both_languages_have_every_label():
 
 def test_every_label_the_scripts_use_exists():
     used = set()
-    for script in ("map.js", "tools.js", "panorama.js"):
+    for script in ("map.js", "tools.js", "panorama.js", "report.js"):
         used |= set(re.findall(r"""\bt\(["']([a-z_0-9-]+)["']\s*[,)]""",
                                (STATIC / script).read_text()))
     assert used and used <= set(i18n.TEXT["en"]), used - set(i18n.TEXT["en"])

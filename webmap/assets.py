@@ -45,7 +45,8 @@ VENDOR = {
        FONT.format(subset=subset, weight=weight)
        for subset in ("arabic", "latin") for weight in (400, 700)},
 }
-OWN = ("map.js", "tools.js", "map.css", "panorama.js", "fonts.css", "signin.js")
+OWN = ("map.js", "tools.js", "map.css", "panorama.js", "fonts.css", "signin.js",
+       "report.js")
 
 # The import map of the panorama viewer's ES modules.
 MODULES = {

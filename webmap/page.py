@@ -107,7 +107,8 @@ def _assets_links(assets: Assets) -> tuple[list, list]:
     js = [("leaflet", url("vendor/leaflet/leaflet.js")),
           ("vectorgrid", url("vendor/vectorgrid/vectorgrid.js")),
           ("amanat", url("map/map.js")), ("amanat_tools", url("map/tools.js")),
-          ("amanat_signin", url("map/signin.js"))]
+          ("amanat_signin", url("map/signin.js")),
+          ("amanat_report", url("map/report.js"))]
     css = [("leaflet_css", url("vendor/leaflet/leaflet.css")), ("fonts", url("map/fonts.css")),
            ("amanat_css", url("map/map.css"))]
     return js, css
