@@ -123,3 +123,33 @@ def test_the_useful_widget_stores_one_rating_and_refuses_a_repeat(page, server, 
                 "سبق أن قيّمت هذه الصفحة اليوم")
             assert db.execute(stored).fetchone()[0] == before + 1
     page.watch.errors[:] = [e for e in page.watch.errors if "status of 409" not in e]
+
+
+@pytest.mark.parametrize("lang, text", [("ar", "الخاصية attribute[size] مطلوبة للخدمة pothole"),
+                                        ("en", "attribute[size] is required for pothole")])
+def test_a_refused_submission_shows_the_api_message_and_stores_nothing(page, server, db, lang,
+                                                                       text):
+    lon, lat, _, _ = inside(db, 2)
+    _open(page, server, lang, lat, lon)
+    page.locator(".folium-map").click(button="right")
+    page.select_option("#rp-category", "pothole")
+    expect(page.locator("#rp-attr-size")).to_be_attached()
+    page.fill("#rp-description", "حفرة")
+    before = counts(db)
+    page.get_by_role("button", name=LABELS[lang][0]).click()
+    expect(page.locator(".report-error")).to_have_text(text)
+    expect(page.get_by_role("button", name=LABELS[lang][0])).to_be_enabled()
+    assert counts(db) == before
+    page.watch.errors[:] = [e for e in page.watch.errors if "status of 400" not in e]
+
+
+def test_a_features_popup_offers_a_report_at_that_place(page, server, db):
+    lon, lat, _, _ = inside(db, 2)
+    _open(page, server, "en", lat, lon)
+    page.locator(".folium-map").click()
+    here = page.get_by_role("button", name="Report a problem here")
+    expect(here).to_be_visible()
+    here.click()
+    expect(page.locator("#panel-title")).to_have_text("Report a problem or suggest")
+    expect(page.locator("#rp-category option")).to_have_count(8)
+    expect(page.locator(".leaflet-popup")).to_have_count(0)

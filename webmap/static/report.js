@@ -61,6 +61,7 @@
   function refuse(status, error) {
     status.textContent = error.message;
     status.className = "report-status report-error";
+    status.style.color = "#b3261e";
     status.setAttribute("role", "alert");
   }
 
@@ -154,6 +155,7 @@
     });
     button.disabled = true;
     status.className = "report-status";
+    status.style.color = "";
     status.setAttribute("role", "status");
     status.textContent = t("rp_sending");
     post("open311/v2/requests.json", fields).then(function (answer) {
@@ -209,6 +211,7 @@
       post("feedback", fields).then(function (answer) {
         form.remove();
         status.className = "report-status";
+        status.style.color = "";
         status.textContent = answer.message;
       }).catch(function (error) {
         button.disabled = false;
