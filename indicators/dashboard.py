@@ -187,7 +187,8 @@ class Dashboard:
             config=None if problem else _json_for_html(self._config(lang, dict(items), places)),
             vendor={name.rsplit("/", 1)[1]: self.asset_url(name) for name in VENDOR},
             own={name: f"/dashboard/static/{self.version}/{name}" for name in OWN},
-            other_lang="en" if lang == "ar" else "ar")
+            other_lang="en" if lang == "ar" else "ar",
+            this_month=datetime.now(LOCAL).strftime("%Y-%m"))
         return status, html
 
     def static_file(self, version: str, name: str) -> tuple[Path, str, str] | None:

@@ -137,6 +137,20 @@ def test_drill_down_from_a_district_to_its_licences(page, server, city):
     assert answer.status == 200 and answer.json()["features"]
 
 
+def test_the_period_filter_reaches_the_monthly_indicators_only(page, server):
+    page.goto(f"{server.url}/dashboard?lang=en")
+    _loaded(page)
+    asked = []
+    page.on("request", lambda r: asked.append(r.url) if "/indicators/" in r.url else None)
+    month = page.locator("#f-period").get_attribute("max")
+    page.fill("#f-period", month)
+    _loaded(page, 2)
+    with_period = [url for url in asked if f"period={month}" in url]
+    assert {url.split("/indicators/")[1].split("?")[0] for url in with_period} == {
+        "inspections_by_result", "permit_check_outcomes"}
+    assert f"period={month}" in page.url
+
+
 def test_the_print_stylesheet_hides_the_controls(page, server):
     page.goto(f"{server.url}/dashboard")
     _loaded(page)
@@ -154,6 +168,7 @@ def test_the_print_stylesheet_hides_the_controls(page, server):
     ("period=2999-01", 400, "في المستقبل", "is in the future"),
     ("colour=red", 400, "غير معروف", "is not one of this page's"),
     ("district=a&district=b", 400, "أكثر من مرة", "more than once"),
+    ("district=%3Cb%20id%3Dinjected%3Ex%3C/b%3E", 400, "لا يوجد حي بالرمز", "<b id=injected>"),
 ])
 def test_bad_page_parameters_show_a_message_in_the_page_language(page, server, query, status,
                                                                  arabic, english):
@@ -162,6 +177,7 @@ def test_bad_page_parameters_show_a_message_in_the_page_language(page, server, q
         assert answer.status == status
         expect(page.locator("#problem")).to_contain_text(expected)
         assert page.locator("html").get_attribute("lang") == lang
+        assert page.locator("#injected").count() == 0   # the value is shown as text
     # chromium logs the page's own 4xx status (the document), and nothing else
     logged = f"the server responded with a status of {status}"
     assert len(page.watch.errors) == 2 and all(logged in e for e in page.watch.errors)
