@@ -4,6 +4,7 @@ offline), on one `amanat serve` over a scratch database holding the small sample
 Every request that would leave 127.0.0.1 is aborted and fails the test, and so does any console
 error or any answer >= 400 to the page's own sub-requests. Screenshots go to test-artifacts/.
 """
+import re
 import time
 from pathlib import Path
 
@@ -49,7 +50,8 @@ def page(browser, server, request):
               if r.status >= 400 and r.request.resource_type != "document" else None)
     yield opened
     ARTIFACTS.mkdir(exist_ok=True)
-    opened.screenshot(path=str(ARTIFACTS / f"dashboard-{request.node.name}.png"), full_page=True)
+    name = re.sub(r"[^A-Za-z0-9_.=-]+", "_", request.node.name)[:120]
+    opened.screenshot(path=str(ARTIFACTS / f"dashboard-{name}.png"), full_page=True)
     context.close()
     opened.watch.assert_clean()
     assert opened.failed == [], f"sub-requests failed: {opened.failed[:5]}"
