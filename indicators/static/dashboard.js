@@ -145,6 +145,8 @@
   async function reload(map) {
     const id = field("indicator").value, status = document.getElementById("status");
     status.textContent = t.loading;
+    const chosen = config.indicators[id];
+    document.getElementById("map-title").textContent = t.map + ": " + chosen.title + " (" + chosen.unit + ")";
     document.getElementById("csv").href = "/indicators/" + id + ".csv" + query(id);
     try {
       const [geo, licences, coverage, inspections, refusals] = await Promise.all([
