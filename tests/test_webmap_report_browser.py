@@ -66,6 +66,8 @@ def test_a_report_at_a_point_is_stored_and_its_link_opens_the_status_page(page, 
     expect(page.locator("#rp-description-hint")).to_contain_text(str(len(XSS)))
     page.fill("#rp-email", "citizen.private@example.sa")
     send, follow = LABELS[lang][:2]
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"report-form-{lang}.png"))
     page.get_by_role("button", name=send).click()
     number = page.locator("#rp-number")
     expect(number).to_have_text(TRACKING)

@@ -76,7 +76,7 @@
       services.map(function (s) { return el("option", {value: s.service_code, text: s.service_name}); }));
     var attributes = el("div.report-attributes");
     category.addEventListener("change", function () { showAttributes(category.value, services, attributes); });
-    var description = el("textarea", {id: "rp-description", name: "description", rows: 5, required: true,
+    var description = el("textarea", {id: "rp-description", name: "description", rows: 5, required: true, dir: "auto",
       maxlength: MAX_DESCRIPTION, "aria-describedby": "rp-description-hint",
       style: "font: inherit; width: 100%; box-sizing: border-box; resize: vertical"});
     var counter = el("small.field-hint", {id: "rp-description-hint", "aria-live": "polite"});
@@ -98,7 +98,8 @@
   function contactFields() {
     var input = function (name, type, auto) {
       return field("rp-" + name, t("rp_" + name), el("input", {id: "rp-" + name, name: name, type: type,
-        autocomplete: auto, maxlength: name === "email" ? 254 : 100}));
+        autocomplete: auto, maxlength: name === "email" ? 254 : 100,
+        dir: type === "text" ? "auto" : "ltr"}));
     };
     return el("fieldset.report-contact", {style: "border: 1px solid #c9d0d5; border-radius: 5px; margin: 0 0 10px"},
       el("legend", {text: t("rp_contact")}),
@@ -184,7 +185,7 @@
       return el("label.choice", {}, el("input", {type: "radio", name: "useful", value: value, required: true}), " ", text);
     };
     var trap = el("div", {"aria-hidden": "true", style: "position: absolute; left: -10000px; width: 1px; height: 1px; overflow: hidden"});
-    var comment = el("textarea", {id: "fb-comment", name: "comment", rows: 2, maxlength: MAX_COMMENT,
+    var comment = el("textarea", {id: "fb-comment", name: "comment", rows: 2, maxlength: MAX_COMMENT, dir: "auto",
                                   style: "font: inherit; width: 100%; box-sizing: border-box"});
     var button = el("button.action.primary", {type: "submit", text: t("fb_send")});
     var form = el("form.feedback-form", {},
