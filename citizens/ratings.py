@@ -15,17 +15,13 @@ import hashlib
 import hmac
 import re
 import time
-from urllib.parse import urlencode
 
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
-from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from citizens import queries, throttle
+from citizens import throttle
 from citizens.errors import Bilingual, InvalidReport, ReportNotFound, _literal
-from kernel.errors import AmanatError, ErrorKind, ErrorTable, language_of
+from kernel.errors import AmanatError, ErrorKind, ErrorTable
 from kernel.settings import PackageSettings
 
 MAX_COMMENT = 1000
@@ -203,56 +199,3 @@ def monthly(conn, first, last) -> list[dict]:
     """Ratings per month and municipality between two months: count and share of 4-5 stars."""
     cur = conn.execute(MONTHLY, [first, last])
     return [dict(zip([c.name for c in cur.description], r, strict=True)) for r in cur]
-
-
-class RatingRoutes:
-    """POST /track/rate (HTML, from the /track page) and /feedback (JSON) of an Open311 api
-    (citizens.routes.Open311: its database, form reader, error map and page templates)."""
-
-    def __init__(self, api, settings: RatingSettings | None = None):
-        """The api whose database and pages are used, and the bounds of the forms."""
-        self.api, self.settings = api, settings or RatingSettings()
-
-    def _page(self, lang: str, number: str, exc: AmanatError) -> HTMLResponse:
-        """The /track page saying why a rating was refused, with its 4xx status."""
-        kind = self.api.errors.kind_of(exc)
-        headers = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
-        if getattr(exc, "retry_after_s", None):
-            headers["Retry-After"] = str(exc.retry_after_s)
-        html = self.api.pages.get_template("track.html").render(
-            lang=lang, number=number, result=None, error=self.api.errors.texts(exc)[lang],
-            amana=self.api.settings.amana_en if lang == "en" else self.api.settings.amana_ar)
-        return HTMLResponse(html, status_code=kind.status if kind else 500, headers=headers)
-
-    async def rate(self, request: Request) -> Response:
-        """POST /track/rate: a closed report's rating; back to its /track page (303)."""
-        lang, number = language_of(request), ""
-        client = request.client.host if request.client else "unknown"
-        try:
-            form = queries.once(await self.api._form(request), REPORT_FIELDS)
-            number = (form.get("number") or "").strip().upper()[:40]
-            if not queries.TRACKING.match(number):
-                raise ReportNotFound()
-            await run_in_threadpool(self.api.db.run, lambda conn: rate_report(
-                conn, self.settings, number, form, client))
-        except AmanatError as exc:
-            return self._page(lang, number, exc)
-        return RedirectResponse(f"/track?{urlencode({'lang': lang, 'number': number})}", 303)
-
-    async def feedback(self, request: Request) -> Response:
-        """GET /feedback?path=: a signed form for that page; POST: store the page's rating."""
-        english = language_of(request) == "en"
-        if request.method != "POST":
-            given = queries.once(list(request.query_params.multi_items()), {"path", "lang"})
-            path = page(given.get("path"))
-            signed = await run_in_threadpool(self.api.db.run, lambda conn: sign(
-                signing_key(conn), "page:" + path))
-            return JSONResponse({"path": path, "form": signed, "honeypot": HONEYPOT,
-                                 "min_seconds": self.settings.min_seconds},
-                                headers={"Cache-Control": "no-store"})
-        form = queries.once(await self.api._form(request), PAGE_FIELDS)
-        client = request.client.host if request.client else "unknown"
-        await run_in_threadpool(self.api.db.run, lambda conn: rate_page(
-            conn, self.settings, form, client))
-        return JSONResponse({"stored": True, "message": THANKS[1 if english else 0]},
-                            status_code=201, headers={"Content-Language": "en" if english else "ar"})
