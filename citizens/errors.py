@@ -2,30 +2,14 @@
 table (status, code, titles); citizens.routes answers them in the Open311 error format."""
 from kernel.errors import (
     AmanatError,
+    Bilingual,
     ErrorKind,
     ErrorTable,
     InvalidInput,
     NotFound,
     TooManyRequests,
+    literal,
 )
-
-
-class Bilingual:
-    """An error that carries its own Arabic (`message_ar`; `message` is the English), which
-    kernel.errors.ErrorMap.texts reads when the English is not a catalogued template."""
-
-    message_ar: str = ""
-
-    def text(self, language: str, catalogue) -> str:
-        """The message in `language`: its own Arabic, or the English."""
-        if language == "ar" and self.message_ar:
-            return self.message_ar
-        return super().text(language, catalogue)
-
-
-def _literal(text: str) -> str:
-    """A message as a template with no fields (a brace from the client stays a brace)."""
-    return text.replace("{", "{{").replace("}", "}}")
 
 
 class InvalidReport(Bilingual, InvalidInput):
@@ -33,7 +17,7 @@ class InvalidReport(Bilingual, InvalidInput):
 
     def __init__(self, en: str, ar: str):
         """Keep both messages."""
-        super().__init__(_literal(en))
+        super().__init__(literal(en))
         self.message_ar = ar
 
 
@@ -71,7 +55,7 @@ class TooManyReports(Bilingual, TooManyRequests):
 
     def __init__(self, retry_after_s: int, en: str, ar: str):
         """Keep both messages and when to retry."""
-        super().__init__(_literal(en))
+        super().__init__(literal(en))
         self.message_ar, self.retry_after_s = ar, max(1, int(retry_after_s))
 
 

@@ -20,8 +20,8 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from citizens import throttle
-from citizens.errors import Bilingual, InvalidReport, ReportNotFound, _literal
-from kernel.errors import AmanatError, ErrorKind, ErrorTable
+from citizens.errors import InvalidReport, ReportNotFound
+from kernel.errors import AmanatError, Bilingual, ErrorKind, ErrorTable, literal
 from kernel.settings import PackageSettings
 
 MAX_COMMENT = 1000
@@ -60,7 +60,7 @@ class AlreadyRated(Bilingual, AmanatError):
 
     def __init__(self, en: str, ar: str):
         """Keep both messages."""
-        super().__init__(_literal(en))
+        super().__init__(literal(en))
         self.message_ar = ar
 
 

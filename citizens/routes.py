@@ -32,14 +32,13 @@ from citizens import (
 )
 from citizens.errors import (
     ERRORS,
-    Bilingual,
     InvalidReport,
     NotYourMunicipality,
     ReportNotFound,
     ServiceNotFound,
 )
 from citizens.settings import CitizenSettings
-from kernel.errors import AmanatError, ErrorKind, ErrorMap, language_of
+from kernel.errors import AmanatError, Bilingual, ErrorKind, ErrorMap, language_of
 from kernel.principal import principal_of
 from layers import audit
 from layers import messages as layer_messages

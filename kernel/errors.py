@@ -33,6 +33,25 @@ class AmanatError(Templated):
     default_message = "error"
 
 
+class Bilingual:
+    """Mixin of an error that carries its own Arabic (`message_ar`; `message` is the English),
+    for packages that write both beside the raise site instead of in a catalogue (citizens,
+    field); ErrorMap.texts reads it when the English is not a catalogued template."""
+
+    message_ar: str = ""
+
+    def text(self, language: str, catalogue) -> str:
+        """The message in `language`: its own Arabic, or the English."""
+        if language == "ar" and self.message_ar:
+            return self.message_ar
+        return super().text(language, catalogue)
+
+
+def literal(text: str) -> str:
+    """A message as a template with no fields (a brace from the client stays a brace)."""
+    return text.replace("{", "{{").replace("}", "}}")
+
+
 class NotFound(AmanatError):
     """The thing asked for does not exist."""
 

@@ -133,7 +133,7 @@ def _all_templates() -> tuple[list[tuple[str, str]], list[str]]:
         problems += wrong
     for cls in CLASSES:
         if "default_message" in vars(cls) and not getattr(cls, "message_ar", ""):
-            # (citizens.errors.Bilingual classes carry their own Arabic, `message_ar`)
+            # (kernel.errors.Bilingual classes carry their own Arabic, `message_ar`)
             found.append((f"{cls.__module__}.{cls.__name__}", cls.default_message))
     found += _indirect_templates()
     return found, problems
