@@ -7,10 +7,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
 command -v wrk >/dev/null || { echo "soak: wrk is needed (apt-get install wrk)" >&2; exit 2; }
-# all the load comes from 127.0.0.1: the anonymous quotas (geoserver/quotas.py) would refuse
-# most of it with 429s; the soak measures the server (set these to soak the quotas too)
-export AMANAT_QUOTA_ANONYMOUS_READS=${AMANAT_QUOTA_ANONYMOUS_READS:-100000000/minute}
-export AMANAT_QUOTA_ANONYMOUS_DOWNLOADS=${AMANAT_QUOTA_ANONYMOUS_DOWNLOADS:-100000000/minute}
 url=${SOAK_URL:-}
 pid=${SOAK_PID:-}
 . scripts/server.sh
