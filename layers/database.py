@@ -41,6 +41,9 @@ class Database:
         self.statement_timeout_ms = int(statement_timeout_ms)
         self._options = {"min_size": min_size, "max_size": max_size, "timeout": timeout,
                          "name": name}
+        self._connect = {"autocommit": True, "application_name": name}
+        self._setup = (f"SET statement_timeout = {self.statement_timeout_ms}",
+                       "SET TIME ZONE 'UTC'")   # per connection, in both pools
         self.pool = self._new_pool()
         self._opened = False
         self._lock = threading.Lock()
@@ -52,8 +55,7 @@ class Database:
         return ConnectionPool(
             self.dsn, min_size=options["min_size"], max_size=options["max_size"],
             timeout=options["timeout"], configure=self._prepare, check=self._check, open=False,
-            reconnect_timeout=0, name=options["name"],
-            kwargs={"autocommit": True, "application_name": options["name"]})
+            reconnect_timeout=0, name=options["name"], kwargs=self._connect)
 
     def __deepcopy__(self, memo):
         """The same database (pygeoapi deep-copies the configuration that carries it)."""
@@ -75,8 +77,8 @@ class Database:
 
     def _prepare(self, conn) -> None:
         """Per-connection setup: bounded statements, UTC."""
-        conn.execute(f"SET statement_timeout = {self.statement_timeout_ms}")
-        conn.execute("SET TIME ZONE 'UTC'")
+        for statement in self._setup:
+            conn.execute(statement)
         conn.commit()
 
     def _check(self, conn) -> None:
@@ -112,8 +114,7 @@ class Database:
         pool = AsyncConnectionPool(
             self.dsn, min_size=1, max_size=options["max_size"], timeout=options["timeout"],
             configure=self._prepare_async, open=False, reconnect_timeout=0,
-            name=f"{options['name']}-reads",
-            kwargs={"autocommit": True, "application_name": options["name"]})
+            name=f"{options['name']}-reads", kwargs=self._connect)
         await pool.open(wait=False)
         self._reads[asyncio.get_running_loop()] = pool
 
@@ -142,8 +143,8 @@ class Database:
 
     async def _prepare_async(self, conn) -> None:
         """Per-connection setup of the hot-read pool: the same as the threaded pool's."""
-        await conn.execute(f"SET statement_timeout = {self.statement_timeout_ms}")
-        await conn.execute("SET TIME ZONE 'UTC'")
+        for statement in self._setup:
+            await conn.execute(statement)
 
 
 @contextlib.contextmanager
