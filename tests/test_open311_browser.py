@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from tests.support.browser import ARTIFACTS, MapServer, Watch, require_chromium
-from tests.test_open311 import citizen_app, submit
+from tests.support.citizens import citizen_app, submit
 
 require_chromium()
 

@@ -10,7 +10,7 @@ import uuid
 import pytest
 
 from citizens import ratings
-from tests.test_open311 import CONTACT, ENGLISH, citizen_app, counts, inside, submit
+from tests.support.citizens import CONTACT, ENGLISH, citizen_app, counts, inside, submit
 
 TRACK, RATE, FEEDBACK = "/track", "/track/rate", "/feedback"
 FORM = re.compile(r'name="form" value="([0-9]+\.[0-9a-f]{64})"')

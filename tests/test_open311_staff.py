@@ -6,8 +6,8 @@ import uuid
 
 import pytest
 
+from tests.support.citizens import ENGLISH, V2, counts, inside, refused, submit
 from tests.test_auth_oidc import provider, sso  # noqa: F401 (an OpenID Connect provider)
-from tests.test_open311 import ENGLISH, V2, api, counts, inside, refused, submit  # noqa: F401
 
 QUEUE = "/open311/staff/queue"
 
@@ -33,7 +33,7 @@ def _path(number: str) -> str:
     return f"/open311/staff/requests/{number}"
 
 
-def _public(api, number: str, english: bool = True) -> dict:  # noqa: F811
+def _public(api, number: str, english: bool = True) -> dict:
     """The report as the public reads it."""
     return api.get(f"{V2}/requests/{number}.json", headers=ENGLISH if english else {}).json()[0]
 
@@ -43,7 +43,7 @@ def _now(db) -> str:
     return db.execute("SELECT now()").fetchone()[0].isoformat()
 
 
-def test_an_agent_sees_the_queue_of_their_municipality_with_contact(api, db, staff):  # noqa: F811
+def test_an_agent_sees_the_queue_of_their_municipality_with_contact(api, db, staff):
     since = _now(db)
     mine = submit(api, db, 1, email="me@example.sa")["service_request_id"]
     last = db.execute("SELECT max(id) FROM districts").fetchone()[0]
@@ -58,12 +58,12 @@ def test_an_agent_sees_the_queue_of_their_municipality_with_contact(api, db, sta
     assert entry["contact_email"] == "me@example.sa" and entry["overdue"] is False
 
 
-def test_an_agent_may_not_read_another_municipality_queue(api, db, staff):  # noqa: F811
+def test_an_agent_may_not_read_another_municipality_queue(api, db, staff):
     other = inside(db, db.execute("SELECT max(id) FROM districts").fetchone()[0])[3]
     refused(api, db, 403, f"{QUEUE}?municipality={other}", "GET", headers=staff["agent"])
 
 
-def test_an_admin_reads_any_queue(api, db, staff):  # noqa: F811
+def test_an_admin_reads_any_queue(api, db, staff):
     last = db.execute("SELECT max(id) FROM districts").fetchone()[0]
     since = _now(db)
     theirs = submit(api, db, last)["service_request_id"]
@@ -72,7 +72,7 @@ def test_an_admin_reads_any_queue(api, db, staff):  # noqa: F811
 
 
 @pytest.mark.parametrize("who, status", [("public", 401), ("office", 403)])
-def test_only_agents_and_admins_reach_the_staff_routes(api, db, staff, who, status):  # noqa: F811
+def test_only_agents_and_admins_reach_the_staff_routes(api, db, staff, who, status):
     headers = staff.get(who, {})
     number = submit(api, db)["service_request_id"]
     before = counts(db)
@@ -82,7 +82,7 @@ def test_only_agents_and_admins_reach_the_staff_routes(api, db, staff, who, stat
     assert counts(db) == before and _public(api, number)["status_detail"] == "open"
 
 
-def test_in_progress_reads_as_open_with_the_note(api, db, staff):  # noqa: F811
+def test_in_progress_reads_as_open_with_the_note(api, db, staff):
     number = submit(api, db)["service_request_id"]
     before = counts(db)
     response = api.patch(_path(number), json={"status": "in_progress",
@@ -96,7 +96,7 @@ def test_in_progress_reads_as_open_with_the_note(api, db, staff):  # noqa: F811
     assert "قيد التنفيذ" in _public(api, number, english=False)["status_notes"]
 
 
-def test_a_duplicate_is_closed_and_never_shown_as_fixed(api, db, staff):  # noqa: F811
+def test_a_duplicate_is_closed_and_never_shown_as_fixed(api, db, staff):
     number = submit(api, db)["service_request_id"]
     api.patch(_path(number), json={"status": "closed", "close_reason": "duplicate"},
               headers=staff["agent"])
@@ -106,7 +106,7 @@ def test_a_duplicate_is_closed_and_never_shown_as_fixed(api, db, staff):  # noqa
     assert "مكرر" in _public(api, number, english=False)["status_notes"]
 
 
-def test_a_fixed_report_says_fixed(api, db, staff):  # noqa: F811
+def test_a_fixed_report_says_fixed(api, db, staff):
     number = submit(api, db)["service_request_id"]
     api.patch(_path(number), json={"status": "closed", "close_reason": "fixed",
                                    "note": "resurfaced"}, headers=staff["agent"])
@@ -117,7 +117,7 @@ def test_a_fixed_report_says_fixed(api, db, staff):  # noqa: F811
     assert number not in {r["service_request_id"] for r in still_open}
 
 
-def test_a_status_change_is_audited_and_kept_in_the_history(api, db, staff):  # noqa: F811
+def test_a_status_change_is_audited_and_kept_in_the_history(api, db, staff):
     number = submit(api, db)["service_request_id"]
     api.post(_path(number), json={"status": "in_progress", "note": "seen",
                                   "assigned_to": "crew-7"}, headers=staff["agent"])
@@ -134,21 +134,21 @@ def test_a_status_change_is_audited_and_kept_in_the_history(api, db, staff):  # 
     assert history == [("open", None, "citizen"), ("in_progress", "seen", "service-agent")]
 
 
-def test_an_agent_may_not_touch_another_municipality_report(api, db, staff):  # noqa: F811
+def test_an_agent_may_not_touch_another_municipality_report(api, db, staff):
     number = submit(api, db, 1)["service_request_id"]
     refused(api, db, 403, _path(number), "PATCH", json={"status": "in_progress"},
             headers=staff["other_agent"])
     assert _public(api, number)["status_detail"] == "open"
 
 
-def test_an_admin_changes_any_report(api, db, staff):  # noqa: F811
+def test_an_admin_changes_any_report(api, db, staff):
     number = submit(api, db, 1)["service_request_id"]
     response = api.patch(_path(number), json={"status": "closed", "close_reason": "not_ours"},
                          headers=staff["admin"])
     assert response.status_code == 200 and response.json()[0]["status"] == "closed"
 
 
-def test_a_note_with_markup_is_kept_as_text(api, db, staff):  # noqa: F811
+def test_a_note_with_markup_is_kept_as_text(api, db, staff):
     number = submit(api, db)["service_request_id"]
     api.patch(_path(number), json={"status": "in_progress", "note": "<img src=x onerror=1>"},
               headers=staff["agent"])
@@ -167,32 +167,32 @@ def test_a_note_with_markup_is_kept_as_text(api, db, staff):  # noqa: F811
     ({"status": "open", "colour": "red"}, "colour"),
     (["status", "open"], "object"),
 ])
-def test_a_bad_status_change_is_a_400_and_changes_nothing(api, db, staff, body, text):  # noqa: F811
+def test_a_bad_status_change_is_a_400_and_changes_nothing(api, db, staff, body, text):
     number = submit(api, db)["service_request_id"]
     refused(api, db, 400, _path(number), "PATCH", json=body, text=text,
             headers={**staff["agent"], **ENGLISH})
     assert _public(api, number)["status_detail"] == "open"
 
 
-def test_a_note_with_a_lone_surrogate_is_a_400(api, db, staff):  # noqa: F811
+def test_a_note_with_a_lone_surrogate_is_a_400(api, db, staff):
     number = submit(api, db)["service_request_id"]
     refused(api, db, 400, _path(number), "PATCH", text="note",
             content=b'{"status": "open", "note": "\\ud800"}',
             headers={**staff["agent"], **ENGLISH, "Content-Type": "application/json"})
 
 
-def test_a_body_that_is_not_json_is_a_400(api, db, staff):  # noqa: F811
+def test_a_body_that_is_not_json_is_a_400(api, db, staff):
     number = submit(api, db)["service_request_id"]
     refused(api, db, 400, _path(number), "PATCH", content=b"status=closed",
             headers=staff["agent"])
 
 
-def test_an_unknown_report_is_a_404(api, db, staff):  # noqa: F811
+def test_an_unknown_report_is_a_404(api, db, staff):
     refused(api, db, 404, _path("R-0000-0000-0000"), "PATCH", json={"status": "open"},
             headers=staff["admin"])
 
 
-def test_a_bad_queue_query_is_a_400(api, db, staff):  # noqa: F811
+def test_a_bad_queue_query_is_a_400(api, db, staff):
     refused(api, db, 400, f"{QUEUE}?status=fixed", "GET", headers=staff["agent"])
     refused(api, db, 400, f"{QUEUE}?page_size=0", "GET", headers=staff["agent"])
     refused(api, db, 400, f"{QUEUE}?since=last-week", "GET", headers=staff["agent"])
@@ -205,7 +205,7 @@ def test_the_service_agent_role_needs_a_municipality(settings):
         check_identity("agent-without-place", "service-agent", None)
 
 
-def test_me_names_the_service_agent_role_and_municipality(api, db, staff):  # noqa: F811
+def test_me_names_the_service_agent_role_and_municipality(api, db, staff):
     me = api.get("/auth/me", headers=staff["agent"]).json()
     assert me["role"] == "service-agent" and me["office"] == inside(db, 1)[3]
 

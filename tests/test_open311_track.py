@@ -5,7 +5,7 @@ every lookup counts against the address, so enumerating numbers is a 429. Real P
 real application."""
 import pytest
 
-from tests.test_open311 import CONTACT, ENGLISH, citizen_app, counts, submit
+from tests.support.citizens import CONTACT, ENGLISH, citizen_app, counts, submit
 
 TRACK = "/track"
 

@@ -9,7 +9,7 @@ import re
 import pytest
 
 from tests.support.browser import ARTIFACTS, MapServer, Watch, require_chromium
-from tests.test_open311 import TRACKING, counts, inside
+from tests.support.citizens import TRACKING, counts, inside
 
 require_chromium()
 
