@@ -10,7 +10,7 @@ from tests.support.databases import (SAMPLE_PARCELS, SAMPLE_SEED,  # noqa: E402
                                      configured_url, scratch_database)
 
 RESTARTS_DATABASE = "restarts_database"
-pytest_plugins = ("tests.support.citizens",)   # the citizen services' `api` fixture
+pytest_plugins = ("tests.support.citizens", "tests.support.oidc")   # api; provider, sso
 
 
 def pytest_configure(config):

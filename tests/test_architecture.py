@@ -125,3 +125,21 @@ def test_two_applications_in_one_process_serve_two_databases(settings, tmp_path)
     assert a["numberMatched"] > 0 and again["numberMatched"] == a["numberMatched"]
     assert b["numberMatched"] == 0 and b["features"] == []
     assert link.startswith("http://127.0.0.1:8001/ogc/")     # each its own settings
+
+
+def _test_module_imports(path: Path) -> list[str]:
+    """The tests.test_* modules a test file imports."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        names = ([node.module or ""] if isinstance(node, ast.ImportFrom)
+                 else [alias.name for alias in node.names] if isinstance(node, ast.Import)
+                 else [])
+        found += [name for name in names if name.startswith("tests.test_")]
+    return found
+
+
+def test_no_test_module_imports_another():
+    # shared helpers and fixtures live in tests/support/ (fixtures as conftest plugins), so a
+    # test file runs alone and in any order
+    found = {path.name: _test_module_imports(path) for path in (ROOT / "tests").glob("test_*.py")}
+    assert not {name: imports for name, imports in found.items() if imports}

@@ -15,49 +15,13 @@ from pygeofilter.parsers.cql2_text import parse as parse_text
 
 from layers.catalogue import COLLECTIONS, LAYERS
 from layers.cql import CQLError, to_sql
-
-DATABASE_WORDS = ("psycopg", "sqlstate", "postgres", "syntax error at", "line 1", "relation ",
-                  "column ", "traceback", "select ")
-
-
-def _items(collection: str) -> str:
-    return f"/ogc/collections/{collection}/items"
-
-
-def _text(client, collection: str, cql: str):
-    return client.get(_items(collection), params={"f": "json", "limit": 1, "filter": cql,
-                                                  "filter-lang": "cql2-text"})
-
-
-def _json(client, collection: str, cql: dict | str):
-    body = cql if isinstance(cql, str) else json.dumps(cql)
-    return client.post(_items(collection), params={"f": "json", "limit": 1}, content=body,
-                       headers={"Content-Type": "application/query-cql-json"})
-
-
-def _matched(response) -> int:
-    assert response.status_code == 200, response.text
-    return response.json()["numberMatched"]
-
-
-def _count(db, table: str, where: str, params=()) -> int:
-    query = sql.SQL("SELECT count(*) FROM {} t WHERE ").format(sql.Identifier(table))
-    return db.execute(query + sql.SQL(where), list(params)).fetchone()[0]
+from tests.support.cql import _count, _items, _json, _matched, _rejection, _text
 
 
 def _translated_count(db, layer: str, node) -> int:
     condition, params = to_sql(node, LAYERS[layer])
     query = sql.SQL("SELECT count(*) FROM {} t WHERE ").format(sql.Identifier(LAYERS[layer].table))
     return db.execute(query + condition, params).fetchone()[0]
-
-
-def _rejection(response) -> str:
-    """The description of a 400, checked to carry nothing from the database."""
-    assert response.status_code == 400, response.text
-    description = response.json()["descriptions"]["en"]
-    assert description
-    assert not any(word in description.lower() for word in DATABASE_WORDS), description
-    return description
 
 
 @pytest.fixture(scope="module")

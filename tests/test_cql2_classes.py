@@ -10,7 +10,7 @@ import pytest
 from psycopg import sql
 
 from layers.cql_parse import MAX_DEPTH
-from tests.test_cql import _count, _items, _json, _matched, _rejection, _text
+from tests.support.cql import _count, _items, _json, _matched, _rejection, _text
 
 FOLDS = {"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي", "ی": "ي", "ئ": "ي", "ؤ": "و",
          "ة": "ه", "ک": "ك", "ڪ": "ك"}

@@ -7,7 +7,6 @@ import uuid
 import pytest
 
 from tests.support.citizens import ENGLISH, V2, counts, inside, refused, submit
-from tests.test_auth_oidc import provider, sso  # noqa: F401 (an OpenID Connect provider)
 
 QUEUE = "/open311/staff/queue"
 
@@ -210,7 +209,7 @@ def test_me_names_the_service_agent_role_and_municipality(api, db, staff):
     assert me["role"] == "service-agent" and me["office"] == inside(db, 1)[3]
 
 
-def test_a_provider_service_agent_reads_the_queue_of_its_municipality(sso, provider, db):  # noqa: F811
+def test_a_provider_service_agent_reads_the_queue_of_its_municipality(sso, provider, db):
     municipality = inside(db, 1)[3]
     token = provider.token(provider.published[0], office=municipality,
                            realm_access={"roles": ["service-agent"]})
@@ -218,7 +217,7 @@ def test_a_provider_service_agent_reads_the_queue_of_its_municipality(sso, provi
     assert response.status_code == 200 and response.json()["municipality"] == municipality
 
 
-def test_a_provider_service_agent_without_a_municipality_is_refused(sso, provider, db):  # noqa: F811
+def test_a_provider_service_agent_without_a_municipality_is_refused(sso, provider, db):
     token = provider.token(provider.published[0], realm_access={"roles": ["service-agent"]})
     before = counts(db)
     assert sso.get(QUEUE, headers={"Authorization": f"Bearer {token}"}).status_code == 403

@@ -3,7 +3,7 @@ oas30, dismiss), as OWSLib's processes client sees them on a running server, and
 import pytest
 from owslib.ogcapi.processes import Processes
 
-from tests.test_processing_api import PROCESSES, _job_id, execute
+from tests.support.processes import PROCESSES, _job_id, execute
 
 CONF = "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/"
 EXCEPTIONS = "http://www.opengis.net/def/exceptions/ogcapi-processes-1/1.0/"

@@ -3,7 +3,8 @@ import json
 
 import pytest
 
-PROCESSES = ("parcel-check", "license-site-check", "batch-compliance")
+from tests.support.processes import PROCESSES, _job_id, execute
+
 NO_SUCH_JOB = "http://www.opengis.net/def/exceptions/ogcapi-processes-1/1.0/no-such-job"
 
 
@@ -24,12 +25,6 @@ def counts(db) -> tuple[int, int]:
     """Rows in the certificate and job tables."""
     return db.execute("SELECT (SELECT count(*) FROM certificates), "
                       "(SELECT count(*) FROM processing_jobs)").fetchone()
-
-
-def execute(client, process, inputs, auth=None, **headers):
-    """POST an execution request (with `auth` headers: batch-compliance needs an analyst)."""
-    return client.post(f"/ogc/processes/{process}/execution", json={"inputs": inputs},
-                       headers={**headers, **(auth or {})})
 
 
 def test_the_three_processes_are_listed(client):
@@ -61,11 +56,6 @@ def test_parcel_check_answers_a_verdict_and_every_rule(client, db, parcel):
         assert item["message"]["ar"] and item["message"]["en"]
     assert counts(db) == (before[0] + 1, before[1] + 1)
     assert response.headers["location"].endswith(f"/jobs/{_job_id(response)}")
-
-
-def _job_id(response) -> str:
-    """The job id of an execution response's Location header."""
-    return response.headers["location"].rsplit("/", 1)[-1]
 
 
 def test_evidence_is_geojson_in_crs84(client, parcel):
