@@ -103,10 +103,10 @@ async def _json_body(request: Request):
 class FieldApp:
     """The shell and API of one application."""
 
-    def __init__(self, db: Database, limits, settings: FieldSettings):
-        """The database, the editing limits (photos) and the app's settings."""
+    def __init__(self, db: Database, assets: Assets, limits, settings: FieldSettings):
+        """The database, the web map's files, the editing limits (photos), the app's settings."""
         self.db, self.settings = db, settings
-        self.shell = Shell.build(Assets.load())
+        self.shell = Shell.build(assets)
         self.config = config(self.shell, limits, settings)
         self.manifest = manifest(self.shell)
         env = Environment(loader=FileSystemLoader(ROOT / "templates"),
@@ -195,9 +195,10 @@ class FieldApp:
 MEDIA_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
 
 
-def routes(db: Database, limits, settings: FieldSettings | None = None) -> list[BaseRoute]:
+def routes(db: Database, assets: Assets, limits, settings: FieldSettings | None = None
+           ) -> list[BaseRoute]:
     """/field/... (settings from AMANAT_FIELD_* when not given)."""
-    app = FieldApp(db, limits, settings or FieldSettings())
+    app = FieldApp(db, assets, limits, settings or FieldSettings())
     return [
         Route("/field/", app.app, methods=READS),
         Route("/field/assign", app.assign_page, methods=READS),

@@ -18,6 +18,7 @@ from geoserver.settings import Settings
 from layers import database
 from layers.versions import LayerVersions
 from processing import runtime
+from webmap.assets import Assets
 
 
 def build_services(settings: Settings) -> Services:
@@ -29,6 +30,7 @@ def build_services(settings: Settings) -> Services:
         errors=errors.error_map(),
         authenticator=Authenticator(settings.auth, settings.server.state_dir, db),
         processing=runtime.build(settings, db),   # validates the rules file, loads the key
+        assets=Assets.load(),
     )
 
 
@@ -49,7 +51,8 @@ def _lifespan(services: Services):
 def create_app(settings: Settings) -> Starlette:
     """Assemble the server from its parts; nothing is built before this is called."""
     services = build_services(settings)
-    api = ogc.build(settings, services.db, services.processing, services.errors)
+    api = ogc.build(settings, services.db, services.processing, services.errors,
+                    services.assets)
     app = Starlette(routes=route_table(services, api), lifespan=_lifespan(services))
     app.state.services = services
     app.state.settings = settings

@@ -248,24 +248,23 @@ class AmanatAPI(API):
         return templates or self.tpl_config["server"]["templates"]
 
 
-def build(settings: Settings, db: Database, runtime, errors) -> AmanatAPI:
+def build(settings: Settings, db: Database, runtime, errors, assets: Assets) -> AmanatAPI:
     """The pygeoapi API of this application."""
     config = load_config(settings)
     refresh_extents(config, db)
     document = openapi_document(settings, config)
     _inject(config, db, runtime, errors, settings.limits.max_filter_vertices)
     api = AmanatAPI(config, document)
-    api.tpl_config["amanat"] = {"assets": page_assets(settings.server.base_url)}
+    api.tpl_config["amanat"] = {"assets": page_assets(settings.server.base_url, assets)}
     # pygeoapi renders /TileMatrixSets with the whole template configuration as the templates
     # setting (tiles.tilematrixsets): with a path there too, those pages are ours as well.
     api.tpl_config["path"] = config["server"]["templates"]["path"]
     return api
 
 
-def page_assets(base_url: str) -> dict[str, str]:
+def page_assets(base_url: str, assets: Assets) -> dict[str, str]:
     """URLs of the web map's files the HTML pages load (Leaflet, VectorGrid, the Arabic font),
     served by this server (geoserver/templates/ogc/_base.html)."""
-    assets = Assets.load()
     files = {"leaflet_js": "vendor/leaflet/leaflet.js", "leaflet_css": "vendor/leaflet/leaflet.css",
              "vectorgrid_js": "vendor/vectorgrid/vectorgrid.js", "fonts_css": "map/fonts.css"}
     return {name: f"{base_url}{assets.url(public)}" for name, public in files.items()}

@@ -36,7 +36,6 @@ from layers.catalogue import LAYERS
 from layers.tiles import MATRICES, TILE_LAYERS
 from processing import routes as processing_routes
 from webmap import routes as webmap_routes
-from webmap.assets import Assets
 
 READS = ["GET", "HEAD"]
 
@@ -46,14 +45,14 @@ def route_table(services: Services, api: ogc.AmanatAPI) -> list[BaseRoute]:
     settings = services.settings
     return [
         # / (the map), /search, /districts, /static
-        *webmap_routes.routes(services.db, services.processing.ruleset),
+        *webmap_routes.routes(services.db, services.assets, services.processing.ruleset),
         Route("/healthz", healthz, methods=READS),
         *signin.routes(settings, services.db, services.errors),   # /auth/token, /auth/me
         *processing_routes.certificate_routes(services.processing),   # /certificates
         Route("/audit", audit_trail, methods=["GET"]),   # admins (geoserver.auth.POLICY)
         *citizen_routes.routes(services.db, settings.server.base_url),   # /open311
-        *field_routes.routes(services.db, settings.editing),   # /field (the inspectors' app)
-        *indicator_routes.routes(services.db, asset_url=Assets.load().url),   # /indicators,
+        *field_routes.routes(services.db, services.assets, settings.editing),   # /field (the inspectors' app)
+        *indicator_routes.routes(services.db, asset_url=services.assets.url),   # /indicators,
         # /licences/expiring, /dashboard (its Leaflet and Chart.js are the web map's files)
         *downloads.routes(downloads.Downloads(services),
                           quotas.Quotas(services.db, settings.quotas)),

@@ -18,11 +18,14 @@ from kernel.errors import ErrorMap
 from layers.database import Database
 from layers.versions import LayerVersions
 from processing.runtime import Runtime
+from webmap.assets import Assets
 
 
 @dataclass
 class Services:
-    """The pool, layer versions, caches, error map, sign-on and permit-check runtime."""
+    """The pool, layer versions, caches, error map, sign-on, permit-check runtime, and the web
+    map's files (listed and hashed once: the map, the OGC pages, the field app and the
+    dashboard all load them)."""
 
     settings: Settings
     db: Database
@@ -31,6 +34,7 @@ class Services:
     errors: ErrorMap
     authenticator: Authenticator
     processing: Runtime
+    assets: Assets
 
     def start(self) -> None:
         """Open the pool (without waiting for the database) and start the version listener."""

@@ -10,10 +10,9 @@ from webmap.page import MapPage
 from webmap.search import search_endpoint
 
 
-def routes(db: Database, ruleset=None) -> list[BaseRoute]:
-    """/ (the map), /search, /districts/{id} and /static/{version}/{path}; `ruleset` (the
-    permit checks' rules) fills the analyst panel."""
-    assets = Assets.load()
+def routes(db: Database, assets: Assets, ruleset=None) -> list[BaseRoute]:
+    """/ (the map), /search, /districts/{id} and /static/{version}/{path} of `assets` (the
+    application's, listed once); `ruleset` (the permit checks' rules) fills the analyst panel."""
     page = MapPage(db, assets, ruleset)
     return [
         Route("/", page.endpoint, methods=["GET", "HEAD"]),
